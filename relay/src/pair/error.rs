@@ -1,0 +1,162 @@
+//! What can go wrong in the pair, said so that a user knows what to do.
+
+use std::{fmt, io, net::SocketAddr};
+
+use crate::errno;
+
+/// A socket call, named for error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    Socket,
+    SetSockOpt,
+    Bind,
+    Listen,
+    Accept,
+    Connect,
+    Send,
+    Recv,
+    GetSockName,
+    GetPeerName,
+    Resolve,
+}
+
+impl Call {
+    /// The phrase that goes between "cannot" and the address.
+    fn phrase(self) -> &'static str {
+        match self {
+            Call::Socket => "create a socket for",
+            Call::SetSockOpt => "set SO_REUSEADDR on the socket for",
+            Call::Bind => "bind",
+            Call::Listen => "listen on",
+            Call::Accept => "accept a connection on",
+            Call::Connect => "connect to",
+            Call::Send => "send to",
+            Call::Recv => "receive from",
+            Call::GetSockName => "read the local name of the socket for",
+            Call::GetPeerName => "read the peer name of the socket for",
+            Call::Resolve => "resolve",
+        }
+    }
+}
+
+/// A socket call that failed: which call, aimed at which address, and why.
+///
+/// Its message is one line, made to be the last thing a user reads:
+/// `cannot connect to 127.0.0.1:3000: connection refused (ECONNREFUSED); nothing listens there`.
+#[derive(Debug)]
+pub struct CallError {
+    pub call: Call,
+    /// The address the call was about: what was bound, connected to, or the peer.
+    pub addr: String,
+    pub source: io::Error,
+}
+
+impl CallError {
+    pub fn new(call: Call, addr: impl fmt::Display, source: io::Error) -> Self {
+        CallError {
+            call,
+            addr: addr.to_string(),
+            source,
+        }
+    }
+
+    /// What the user can do about it, where there is something obvious.
+    fn hint(&self) -> Option<&'static str> {
+        let code = self.source.raw_os_error()?;
+        Some(match (self.call, code) {
+            (Call::Connect, libc::ECONNREFUSED) => {
+                "nothing listens on that port: start `relay server` there first"
+            }
+            (Call::Bind, libc::EADDRINUSE) => {
+                "another socket already listens on that port: stop it, or choose another port with -p"
+            }
+            (Call::Bind, libc::EACCES) => {
+                "ports below 1024 need root or CAP_NET_BIND_SERVICE: choose another port with -p"
+            }
+            (Call::Bind, libc::EADDRNOTAVAIL) => "that address does not belong to this machine",
+            (Call::Send | Call::Recv, libc::ECONNRESET | libc::EPIPE) => {
+                "the peer closed the connection abruptly"
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot {} {}: {}",
+            self.call.phrase(),
+            self.addr,
+            errno::describe(&self.source)
+        )?;
+        if let Some(hint) = self.hint() {
+            write!(f, "; {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CallError {}
+
+/// Why a run of the server or the client ended early.
+#[derive(Debug, thiserror::Error)]
+pub enum PairError {
+    #[error(transparent)]
+    Call(#[from] CallError),
+
+    /// `recv` returned 0 (end of stream) before `recv_all` had all it wanted.
+    #[error("{peer} closed the connection early: was expecting {expected} bytes but only received {received} bytes before the socket closed")]
+    EarlyEof {
+        peer: SocketAddr,
+        expected: usize,
+        received: usize,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_connect_says_where_why_and_what_to_do() {
+        let err = CallError::new(
+            Call::Connect,
+            "127.0.0.1:3000",
+            io::Error::from_raw_os_error(libc::ECONNREFUSED),
+        );
+        assert_eq!(
+            err.to_string(),
+            "cannot connect to 127.0.0.1:3000: connection refused (ECONNREFUSED); \
+             nothing listens on that port: start `relay server` there first"
+        );
+    }
+
+    #[test]
+    fn an_error_without_a_hint_is_still_one_line() {
+        let err = CallError::new(
+            Call::Listen,
+            "127.0.0.1:3000",
+            io::Error::from_raw_os_error(libc::EBADF),
+        );
+        assert_eq!(
+            err.to_string(),
+            "cannot listen on 127.0.0.1:3000: bad file descriptor (EBADF)"
+        );
+    }
+
+    #[test]
+    fn early_eof_names_both_counts() {
+        let err = PairError::EarlyEof {
+            peer: "127.0.0.1:4000".parse().expect("a literal address"),
+            expected: 16,
+            received: 5,
+        };
+        assert_eq!(
+            err.to_string(),
+            "127.0.0.1:4000 closed the connection early: was expecting 16 bytes \
+             but only received 5 bytes before the socket closed"
+        );
+    }
+}
