@@ -32,6 +32,9 @@ mod tests {
         assert_eq!(GREETING.len(), 17);
         assert_eq!(REPLY.len(), 16);
         assert_eq!(REPLY.len(), CLIENT_EXPECTS);
-        assert!(GREETING.len() > SERVER_EXPECTS, "one greeting byte is left unread");
+        assert!(
+            GREETING.len() > SERVER_EXPECTS,
+            "one greeting byte is left unread"
+        );
     }
 }

@@ -8,7 +8,10 @@ use std::io;
 /// The symbolic name of an OS error (`ECONNREFUSED`), if it is one a socket call can return.
 pub fn name(err: &io::Error) -> Option<&'static str> {
     let code = err.raw_os_error()?;
-    TABLE.iter().find(|(c, _, _)| *c == code).map(|(_, name, _)| *name)
+    TABLE
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, name, _)| *name)
 }
 
 /// A lower-case description of an error, with its symbolic name when it has one:
@@ -31,7 +34,11 @@ const TABLE: &[(i32, &str, &str)] = &[
         "EADDRNOTAVAIL",
         "address not available on this machine",
     ),
-    (libc::EAFNOSUPPORT, "EAFNOSUPPORT", "address family not supported"),
+    (
+        libc::EAFNOSUPPORT,
+        "EAFNOSUPPORT",
+        "address family not supported",
+    ),
     (libc::EAGAIN, "EAGAIN", "resource temporarily unavailable"),
     (libc::EALREADY, "EALREADY", "operation already in progress"),
     (libc::EBADF, "EBADF", "bad file descriptor"),

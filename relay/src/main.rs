@@ -40,7 +40,11 @@ fn main() -> ExitCode {
             let addr = SocketAddr::from(([127, 0, 0, 1], port));
             Server::listen(addr, &mut Stdout)
                 .map_err(pair::PairError::from)
-                .and_then(|server| server.serve_forever(&mut Stdout).map(|never| match never {}))
+                .and_then(|server| {
+                    server
+                        .serve_forever(&mut Stdout)
+                        .map(|never| match never {})
+                })
         }
         Command::Client { port, host } => pair::resolve(&host, port)
             .map_err(pair::PairError::from)

@@ -147,7 +147,10 @@ fn server_and_client_processes_complete_the_exchange() {
         server.next_line(),
         format!("We have accepted a connection from {client_addr}")
     );
-    assert_eq!(server.next_line(), format!("  Socket name: {}", server.addr));
+    assert_eq!(
+        server.next_line(),
+        format!("  Socket name: {}", server.addr)
+    );
     assert_eq!(server.next_line(), format!("  Socket peer: {client_addr}"));
     assert_eq!(
         server.next_line(),
@@ -210,7 +213,11 @@ fn client_where_nothing_listens_fails_with_one_clear_line() {
     assert_one_clear_line(
         out.status.code(),
         &stderr_of(&out),
-        &[&format!("127.0.0.1:{port}"), "connection refused", "ECONNREFUSED"],
+        &[
+            &format!("127.0.0.1:{port}"),
+            "connection refused",
+            "ECONNREFUSED",
+        ],
     );
     assert!(out.stdout.is_empty());
 }
@@ -223,7 +230,11 @@ fn server_on_a_port_in_use_fails_with_one_clear_line() {
     assert_one_clear_line(
         out.status.code(),
         &stderr_of(&out),
-        &[&format!("127.0.0.1:{port}"), "address already in use", "EADDRINUSE"],
+        &[
+            &format!("127.0.0.1:{port}"),
+            "address already in use",
+            "EADDRINUSE",
+        ],
     );
 }
 
@@ -240,7 +251,10 @@ fn server_whose_peer_vanishes_early_fails_with_one_clear_line() {
     assert_one_clear_line(
         code,
         &stderr,
-        &["127.0.0.1:", "was expecting 16 bytes but only received 5 bytes"],
+        &[
+            "127.0.0.1:",
+            "was expecting 16 bytes but only received 5 bytes",
+        ],
     );
 }
 

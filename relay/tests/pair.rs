@@ -25,7 +25,11 @@ impl Observer for Recorder {
         self.lines.push(line.to_owned());
     }
     fn recv_iteration(&mut self, it: &RecvIteration<'_>) {
-        assert_eq!(it.number, self.recvs.len() + 1, "iterations are numbered from 1");
+        assert_eq!(
+            it.number,
+            self.recvs.len() + 1,
+            "iterations are numbered from 1"
+        );
         assert_eq!(it.bytes.len(), it.got);
         self.recvs.push((it.asked, it.got, it.total));
     }
@@ -38,8 +42,11 @@ fn loopback_any_port() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
+/// The server's thread: what it reported, and how its one connection ended.
+type ServerThread = thread::JoinHandle<(Recorder, Result<(), PairError>)>;
+
 /// Starts a server on an ephemeral port that serves exactly one connection.
-fn serve_one() -> (SocketAddr, thread::JoinHandle<(Recorder, Result<(), PairError>)>) {
+fn serve_one() -> (SocketAddr, ServerThread) {
     let mut rec = Recorder::default();
     let server = Server::listen(loopback_any_port(), &mut rec).expect("listen on loopback");
     let addr = server.local_addr();
@@ -117,7 +124,11 @@ fn recv_all_loops_when_the_greeting_arrives_a_byte_at_a_time() {
     );
     let mut have = 0;
     for &(asked, got, total) in &rec.recvs {
-        assert_eq!(asked, 16 - have, "each recv asks for exactly what is missing");
+        assert_eq!(
+            asked,
+            16 - have,
+            "each recv asks for exactly what is missing"
+        );
         assert!(got >= 1 && got <= asked);
         have += got;
         assert_eq!(total, have);
@@ -139,7 +150,14 @@ fn recv_all_names_both_counts_when_the_peer_closes_early() {
     let (rec, result) = server.join().expect("server thread");
     let err = result.expect_err("five bytes are not sixteen");
     assert!(
-        matches!(err, PairError::EarlyEof { expected: 16, received: 5, .. }),
+        matches!(
+            err,
+            PairError::EarlyEof {
+                expected: 16,
+                received: 5,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert_eq!(

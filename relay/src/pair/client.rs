@@ -6,8 +6,7 @@ use protocol::classic::{CLIENT_EXPECTS, GREETING};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::{
-    recv_all, send_all, server::inet, ByteString, Call, CallError, Connection, Observer,
-    PairError,
+    recv_all, send_all, server::inet, ByteString, Call, CallError, Connection, Observer, PairError,
 };
 
 /// Turns `host` and `port` into the address the client connects to.

@@ -5,9 +5,7 @@ use std::{convert::Infallible, io, net::SocketAddr};
 use protocol::classic::{BACKLOG, REPLY, SERVER_EXPECTS};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::{
-    recv_all, send_all, ByteString, Call, CallError, Connection, Observer, PairError,
-};
+use super::{recv_all, send_all, ByteString, Call, CallError, Connection, Observer, PairError};
 
 /// A listening socket, as the classic server sets it up.
 #[derive(Debug)]
