@@ -1,9 +1,45 @@
-//! What the tcpstep relay and the visualiser share.
+//! What the tcpstep relay and the visualiser say to each other.
 //!
 //! The relay (native) and the frontend (wasm) both depend on this crate, so it
-//! holds nothing that ties it to one target: no tokio, no web-sys. Today it
-//! names the classic pair's fixed parameters; the event and command types that
-//! travel over the WebSocket live here too as they are added, so that the two
-//! sides cannot disagree about them.
+//! holds nothing that ties it to one target: no tokio, no web-sys, only serde
+//! types. Everything travels as JSON text frames on the relay's `/ws`.
+//!
+//! # A connection, in order
+//!
+//! 1. The relay sends [`RelayMessage::Hello`]: protocol and relay version,
+//!    capture status (with the reason when it is off), the scenarios on offer
+//!    and the running [`SessionInfo`].
+//! 2. It then sends the session's whole history, one [`RelayMessage::Event`]
+//!    per [`Event`] from `seq` 0, followed without gap or repeat by live events.
+//! 3. The viewer may send a [`Command`] at any time: `step`, `play`, `pause`,
+//!    `reset`. A command that cannot be carried out is answered by
+//!    [`RelayMessage::Error`]; the connection stays open.
+//! 4. After a reset every viewer receives [`RelayMessage::Session`] and the new
+//!    session's events from `seq` 0.
+//! 5. A viewer that falls behind receives [`RelayMessage::Resync`] and the
+//!    history again from the first event it missed.
+//!
+//! # Events
+//!
+//! [`EventKind`] lists what is reported: each socket call waiting, entered,
+//! blocked and returned ([`Call`], [`CallResult`]); each `recv_all` and
+//! `send_all` turn; each printed line; each socket's birth, role, kernel
+//! state ([`KernelState`], [`TcpState`]) and close; each program's end; and
+//! changes of stepping [`Mode`].
+//!
+//! [`classic`] holds the fixed parameters of the classic pair.
 
+mod bytes;
 pub mod classic;
+mod event;
+mod message;
+mod scenario;
+
+pub use event::{
+    Actor, Call, CallResult, Ending, Event, EventKind, FourTuple, KernelState, Mode, SocketId,
+    SocketRole, TcpState,
+};
+pub use message::{
+    CaptureStatus, Command, Hello, RelayMessage, SessionInfo, MAX_COMMAND_BYTES, PROTOCOL_VERSION,
+};
+pub use scenario::Scenario;

@@ -1,0 +1,83 @@
+//! The messages of the WebSocket: what the relay sends and what viewers send back.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Actor, Event, Mode, Scenario};
+
+/// Bumped whenever a message changes shape in a way an older viewer would misread.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The most bytes a viewer's message may have; larger ones are refused.
+pub const MAX_COMMAND_BYTES: usize = 4096;
+
+/// A message from the relay to a viewer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RelayMessage {
+    /// The first message on every connection.
+    Hello(Hello),
+    /// A new session began (after a reset): forget the old one's events; this
+    /// session's start with `seq` 0.
+    Session(SessionInfo),
+    /// One event of the current session.
+    Event(Event),
+    /// This viewer fell behind and missed live events; the relay resends the
+    /// session's history from `from_seq` on, then continues live.
+    Resync { from_seq: u64 },
+    /// A viewer's message could not be carried out. The connection stays open.
+    Error { message: String },
+}
+
+/// What a viewer learns on connecting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    pub protocol_version: u32,
+    /// The relay's own version (its Cargo package version).
+    pub relay_version: String,
+    /// Whether the relay captures segments on the wire, and if not, why.
+    pub capture: CaptureStatus,
+    /// The scenarios a reset may ask for, by name.
+    pub scenarios: Vec<Scenario>,
+    /// The session now running; its history follows as `event` messages.
+    pub session: SessionInfo,
+}
+
+/// Whether segments on the wire are captured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaptureStatus {
+    pub enabled: bool,
+    /// Why not, and how to turn it on; or what is captured.
+    pub reason: String,
+}
+
+/// A session: which scenario, where its server listens, how it steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Counts sessions since the relay started: 1, 2, ...
+    pub id: u64,
+    pub scenario: Scenario,
+    /// The server's listening address, `127.0.0.1:PORT`.
+    pub server_addr: String,
+    pub mode: Mode,
+}
+
+/// A message from a viewer to the relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Release one waiting call: the named actor's, or, without one, the call
+    /// that has waited longest.
+    Step {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        actor: Option<Actor>,
+    },
+    /// Release waiting calls one at a time, every `interval_ms` milliseconds.
+    Play { interval_ms: u64 },
+    /// Stop playing: calls wait for a step again.
+    Pause,
+    /// End the session (closing every socket it has) and start a new one.
+    Reset {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scenario: Option<Scenario>,
+    },
+}

@@ -1,0 +1,298 @@
+//! Every message survives a trip through JSON, and fixed encodings still
+//! decode: the wire format cannot drift by accident.
+
+use tcpstep_protocol::*;
+
+fn round_trip<T>(value: &T)
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let json = serde_json::to_string(value).expect("encodes");
+    let back: T = serde_json::from_str(&json).expect("decodes");
+    assert_eq!(&back, value, "through {json}");
+}
+
+fn tuple() -> FourTuple {
+    FourTuple {
+        local: "127.0.0.1:3000".into(),
+        remote: Some("127.0.0.1:54321".into()),
+    }
+}
+
+fn event(kind: EventKind) -> Event {
+    Event {
+        seq: 7,
+        t_us: 1234,
+        actor: Actor::Client(0),
+        socket: Some(SocketId(2)),
+        tuple: Some(tuple()),
+        kind,
+    }
+}
+
+fn every_call() -> Vec<Call> {
+    vec![
+        Call::Socket,
+        Call::Setsockopt {
+            option: "SO_REUSEADDR".into(),
+            value: 1,
+        },
+        Call::Bind {
+            addr: "127.0.0.1:3000".into(),
+        },
+        Call::Listen { backlog: 1 },
+        Call::Accept,
+        Call::Connect {
+            addr: "127.0.0.1:3000".into(),
+        },
+        Call::Send {
+            bytes: b"Greetings, server".to_vec(),
+        },
+        Call::Recv { len: 16 },
+        Call::Getsockname,
+        Call::Getpeername,
+        Call::Close,
+    ]
+}
+
+fn every_result() -> Vec<CallResult> {
+    vec![
+        CallResult::Done,
+        CallResult::Socket { fd: 4, peer: None },
+        CallResult::Socket {
+            fd: 5,
+            peer: Some("127.0.0.1:54321".into()),
+        },
+        CallResult::Addr {
+            addr: "127.0.0.1:54321".into(),
+        },
+        CallResult::Bytes {
+            n: 3,
+            data: vec![0, 0x7f, 0xff],
+        },
+        CallResult::Error {
+            errno: "ECONNREFUSED".into(),
+            message: "connection refused".into(),
+        },
+    ]
+}
+
+#[test]
+fn every_event_kind_round_trips() {
+    let mut kinds = Vec::new();
+    for call in every_call() {
+        kinds.push(EventKind::CallWaiting { call: call.clone() });
+        kinds.push(EventKind::CallEntered { call: call.clone() });
+        kinds.push(EventKind::CallBlocked { call: call.clone() });
+        for result in every_result() {
+            kinds.push(EventKind::CallReturned {
+                call: call.clone(),
+                result,
+            });
+        }
+    }
+    kinds.extend([
+        EventKind::RecvIteration {
+            number: 1,
+            asked: 16,
+            got: 5,
+            total: 5,
+            bytes: b"Greet".to_vec(),
+        },
+        EventKind::SendIteration {
+            number: 1,
+            offered: 17,
+            accepted: 17,
+            total: 17,
+        },
+        EventKind::Printed {
+            line: "Waiting to accept a new connection".into(),
+        },
+        EventKind::SocketOpened {
+            role: SocketRole::Fresh,
+            fd: 3,
+        },
+        EventKind::SocketUpdated {
+            role: SocketRole::Listener,
+        },
+        EventKind::SocketUpdated {
+            role: SocketRole::Accepted,
+        },
+        EventKind::SocketUpdated {
+            role: SocketRole::Connected,
+        },
+        EventKind::SocketClosed,
+        EventKind::ModeChanged { mode: Mode::Paused },
+        EventKind::ModeChanged {
+            mode: Mode::Playing { interval_ms: 250 },
+        },
+    ]);
+    for n in 1..=12 {
+        let state = TcpState::from_linux(n).expect("a Linux TCP state");
+        kinds.push(EventKind::SocketState {
+            state: KernelState {
+                state,
+                recv_queue: 1,
+                send_queue: 2,
+                accept_queue: Some(0),
+                backlog: Some(1),
+            },
+        });
+    }
+    for ending in [
+        Ending::Completed,
+        Ending::Stopped,
+        Ending::Failed {
+            message: "oops".into(),
+        },
+    ] {
+        kinds.push(EventKind::ActorEnded { ending });
+    }
+    for kind in kinds {
+        round_trip(&event(kind.clone()));
+        round_trip(&RelayMessage::Event(event(kind)));
+    }
+    // Optional fields left out.
+    round_trip(&Event {
+        seq: 0,
+        t_us: 0,
+        actor: Actor::Kernel,
+        socket: None,
+        tuple: None,
+        kind: EventKind::SocketClosed,
+    });
+}
+
+fn session() -> SessionInfo {
+    SessionInfo {
+        id: 1,
+        scenario: Scenario::classic(),
+        server_addr: "127.0.0.1:3000".into(),
+        mode: Mode::Paused,
+    }
+}
+
+#[test]
+fn every_relay_message_round_trips() {
+    round_trip(&RelayMessage::Hello(Hello {
+        protocol_version: PROTOCOL_VERSION,
+        relay_version: "0.1.0".into(),
+        capture: CaptureStatus {
+            enabled: false,
+            reason: "needs CAP_NET_RAW".into(),
+        },
+        scenarios: vec![Scenario::classic()],
+        session: session(),
+    }));
+    round_trip(&RelayMessage::Session(session()));
+    round_trip(&RelayMessage::Resync { from_seq: 10 });
+    round_trip(&RelayMessage::Error {
+        message: "unknown command".into(),
+    });
+}
+
+#[test]
+fn every_command_round_trips() {
+    for actor in [None, Some(Actor::Server), Some(Actor::Client(3))] {
+        round_trip(&Command::Step { actor });
+    }
+    round_trip(&Command::Play { interval_ms: 500 });
+    round_trip(&Command::Pause);
+    round_trip(&Command::Reset { scenario: None });
+    round_trip(&Command::Reset {
+        scenario: Some(Scenario {
+            name: "classic".into(),
+            clients: 2,
+            port: Some(4000),
+        }),
+    });
+}
+
+/// Fixed texts: if one of these stops decoding, the wire format changed and
+/// PROTOCOL_VERSION must change with it.
+#[test]
+fn pinned_encodings_still_decode() {
+    let step: Command = serde_json::from_str(r#"{"command":"step","actor":{"client":0}}"#)
+        .expect("step names a client");
+    assert_eq!(
+        step,
+        Command::Step {
+            actor: Some(Actor::Client(0))
+        }
+    );
+    let step: Command = serde_json::from_str(r#"{"command":"step","actor":"server"}"#)
+        .expect("step names the server");
+    assert_eq!(
+        step,
+        Command::Step {
+            actor: Some(Actor::Server)
+        }
+    );
+    let next: Command = serde_json::from_str(r#"{"command":"step"}"#).expect("plain step");
+    assert_eq!(next, Command::Step { actor: None });
+
+    let recv = r#"{"type":"event","seq":12,"t_us":5150,"actor":"server","socket":2,
+        "tuple":{"local":"127.0.0.1:3000","remote":"127.0.0.1:54321"},
+        "kind":"call_returned","call":{"name":"recv","len":16},
+        "result":{"outcome":"bytes","n":5,"data":"4772656574"}}"#;
+    let msg: RelayMessage = serde_json::from_str(recv).expect("a recv event");
+    let RelayMessage::Event(ev) = msg else {
+        panic!("not an event: {msg:?}")
+    };
+    assert_eq!(ev.seq, 12);
+    assert_eq!(ev.socket, Some(SocketId(2)));
+    assert_eq!(
+        ev.kind,
+        EventKind::CallReturned {
+            call: Call::Recv { len: 16 },
+            result: CallResult::Bytes {
+                n: 5,
+                data: b"Greet".to_vec()
+            }
+        }
+    );
+
+    let state = r#"{"seq":3,"t_us":9,"actor":"kernel","socket":1,
+        "tuple":{"local":"127.0.0.1:3000"},"kind":"socket_state",
+        "state":{"state":"LISTEN","recv_queue":0,"send_queue":0,"accept_queue":1,"backlog":1}}"#;
+    let ev: Event = serde_json::from_str(state).expect("a state event");
+    assert_eq!(
+        ev.kind,
+        EventKind::SocketState {
+            state: KernelState {
+                state: TcpState::Listen,
+                recv_queue: 0,
+                send_queue: 0,
+                accept_queue: Some(1),
+                backlog: Some(1)
+            }
+        }
+    );
+}
+
+#[test]
+fn malformed_bytes_are_rejected_not_misread() {
+    for bad in [r#""abc""#, r#""zz""#] {
+        let text = format!(
+            r#"{{"seq":0,"t_us":0,"actor":"server","kind":"call_entered","call":{{"name":"send","bytes":{bad}}}}}"#
+        );
+        assert!(serde_json::from_str::<Event>(&text).is_err(), "{text}");
+    }
+}
+
+#[test]
+fn tcp_states_carry_the_kernels_names() {
+    assert_eq!(TcpState::from_linux(10).map(TcpState::name), Some("LISTEN"));
+    assert_eq!(
+        TcpState::from_linux(4).map(TcpState::name),
+        Some("FIN_WAIT_1")
+    );
+    assert_eq!(TcpState::from_linux(0), None);
+    assert_eq!(TcpState::from_linux(13), None);
+    // On the wire too, each state is spelled as the kernel spells it.
+    for n in 1..=12 {
+        let state = TcpState::from_linux(n).expect("a Linux TCP state");
+        let json = serde_json::to_string(&state).expect("encodes");
+        assert_eq!(json, format!("\"{}\"", state.name()));
+    }
+}
