@@ -4,38 +4,22 @@ use std::{fmt, io, net::SocketAddr};
 
 use crate::errno;
 
-/// A socket call, named for error messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Call {
-    Socket,
-    SetSockOpt,
-    Bind,
-    Listen,
-    Accept,
-    Connect,
-    Send,
-    Recv,
-    GetSockName,
-    GetPeerName,
-    Resolve,
-}
-
-impl Call {
-    /// The phrase that goes between "cannot" and the address.
-    fn phrase(self) -> &'static str {
-        match self {
-            Call::Socket => "create a socket for",
-            Call::SetSockOpt => "set SO_REUSEADDR on the socket for",
-            Call::Bind => "bind",
-            Call::Listen => "listen on",
-            Call::Accept => "accept a connection on",
-            Call::Connect => "connect to",
-            Call::Send => "send to",
-            Call::Recv => "receive from",
-            Call::GetSockName => "read the local name of the socket for",
-            Call::GetPeerName => "read the peer name of the socket for",
-            Call::Resolve => "resolve",
-        }
+/// The phrase that goes between "cannot" and the address, for a call's name.
+fn phrase(call: &str) -> &'static str {
+    match call {
+        "socket" => "create a socket for",
+        "setsockopt" => "set SO_REUSEADDR on the socket for",
+        "bind" => "bind",
+        "listen" => "listen on",
+        "accept" => "accept a connection on",
+        "connect" => "connect to",
+        "send" => "send to",
+        "recv" => "receive from",
+        "getsockname" => "read the local name of the socket for",
+        "getpeername" => "read the peer name of the socket for",
+        "close" => "close the socket for",
+        "resolve" => "resolve",
+        _ => "use",
     }
 }
 
@@ -45,14 +29,15 @@ impl Call {
 /// `cannot connect to 127.0.0.1:3000: connection refused (ECONNREFUSED); nothing listens there`.
 #[derive(Debug)]
 pub struct CallError {
-    pub call: Call,
+    /// The call's name: `connect`, `bind`, ... (or `resolve` for a host name).
+    pub call: &'static str,
     /// The address the call was about: what was bound, connected to, or the peer.
     pub addr: String,
     pub source: io::Error,
 }
 
 impl CallError {
-    pub fn new(call: Call, addr: impl fmt::Display, source: io::Error) -> Self {
+    pub fn new(call: &'static str, addr: impl fmt::Display, source: io::Error) -> Self {
         CallError {
             call,
             addr: addr.to_string(),
@@ -64,17 +49,17 @@ impl CallError {
     fn hint(&self) -> Option<&'static str> {
         let code = self.source.raw_os_error()?;
         Some(match (self.call, code) {
-            (Call::Connect, libc::ECONNREFUSED) => {
+            ("connect", libc::ECONNREFUSED) => {
                 "nothing listens on that port: start `relay server` there first"
             }
-            (Call::Bind, libc::EADDRINUSE) => {
+            ("bind", libc::EADDRINUSE) => {
                 "another socket already listens on that port: stop it, or choose another port with -p"
             }
-            (Call::Bind, libc::EACCES) => {
+            ("bind", libc::EACCES) => {
                 "ports below 1024 need root or CAP_NET_BIND_SERVICE: choose another port with -p"
             }
-            (Call::Bind, libc::EADDRNOTAVAIL) => "that address does not belong to this machine",
-            (Call::Send | Call::Recv, libc::ECONNRESET | libc::EPIPE) => {
+            ("bind", libc::EADDRNOTAVAIL) => "that address does not belong to this machine",
+            ("send" | "recv", libc::ECONNRESET | libc::EPIPE) => {
                 "the peer closed the connection abruptly"
             }
             _ => return None,
@@ -87,7 +72,7 @@ impl fmt::Display for CallError {
         write!(
             f,
             "cannot {} {}: {}",
-            self.call.phrase(),
+            phrase(self.call),
             self.addr,
             errno::describe(&self.source)
         )?;
@@ -122,7 +107,7 @@ mod tests {
     #[test]
     fn a_refused_connect_says_where_why_and_what_to_do() {
         let err = CallError::new(
-            Call::Connect,
+            "connect",
             "127.0.0.1:3000",
             io::Error::from_raw_os_error(libc::ECONNREFUSED),
         );
@@ -136,7 +121,7 @@ mod tests {
     #[test]
     fn an_error_without_a_hint_is_still_one_line() {
         let err = CallError::new(
-            Call::Listen,
+            "listen",
             "127.0.0.1:3000",
             io::Error::from_raw_os_error(libc::EBADF),
         );

@@ -7,26 +7,42 @@
 //! what the kernel does in response is exactly what a learner's own program
 //! would meet.
 //!
-//! What the programs do that a viewer may want to see (the lines they print,
-//! each turn of the `recv_all` and `send_all` loops) goes to an [`Observer`]:
-//! the terminal commands print it, tests count it.
+//! Everything the programs do goes past an [`Observer`]: each socket call
+//! before and after it is made, each turn of the `recv_all` and `send_all`
+//! loops, each printed line. The terminal commands print the lines; a session
+//! turns all of it into events and holds each call until a viewer steps it.
 
 mod byte_string;
 mod client;
 mod error;
 mod server;
 mod stream;
+mod traced;
+
+use std::{io, os::fd::RawFd};
 
 pub use byte_string::ByteString;
 pub use client::{client, resolve};
-pub use error::{Call, CallError, PairError};
+pub use error::{CallError, PairError};
+use protocol::{Call, CallResult};
 pub use server::Server;
 pub use stream::{recv_all, send_all, Connection, RecvIteration, SendIteration};
+pub use traced::error_result;
 
 /// Whoever watches the pair run.
 pub trait Observer {
     /// A line the program prints, without its newline.
     fn line(&mut self, line: &str);
+
+    /// A socket call is about to be made on `fd` (`None` for `socket()`).
+    /// Returning an error stops the program before the call: it fails with
+    /// that error, as if the call had.
+    fn before(&mut self, _fd: Option<RawFd>, _call: &Call) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// The call has returned.
+    fn after(&mut self, _fd: Option<RawFd>, _call: &Call, _result: &CallResult) {}
 
     /// One turn of a `recv_all` loop has returned.
     fn recv_iteration(&mut self, _iteration: &RecvIteration<'_>) {}

@@ -1,11 +1,21 @@
 //! The server half of the pair: listen once, then accept, read 16, reply, close.
 
-use std::{convert::Infallible, io, net::SocketAddr};
+use std::{
+    convert::Infallible,
+    io,
+    net::SocketAddr,
+    os::fd::{AsRawFd, RawFd},
+};
 
-use protocol::classic::{BACKLOG, REPLY, SERVER_EXPECTS};
+use protocol::{
+    classic::{BACKLOG, REPLY, SERVER_EXPECTS},
+    Call, CallResult,
+};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::{recv_all, send_all, ByteString, Call, CallError, Connection, Observer, PairError};
+use super::{
+    recv_all, send_all, traced::traced, ByteString, CallError, Connection, Observer, PairError,
+};
 
 /// A listening socket, as the classic server sets it up.
 #[derive(Debug)]
@@ -19,16 +29,29 @@ impl Server {
     /// prints the address it listens at. Port 0 lets the kernel choose one.
     pub fn listen(addr: SocketAddr, observer: &mut dyn Observer) -> Result<Server, CallError> {
         let err = |call| move |e| CallError::new(call, addr, e);
-        let listener = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
-            .map_err(err(Call::Socket))?;
+        let listener = new_socket(addr, observer).map_err(err("socket"))?;
+        let fd = Some(listener.as_raw_fd());
         // Lets a restarted server bind at once although the previous run's
         // connections still sit in TIME_WAIT on this port.
-        listener
-            .set_reuse_address(true)
-            .map_err(err(Call::SetSockOpt))?;
-        listener.bind(&addr.into()).map_err(err(Call::Bind))?;
-        listener.listen(BACKLOG).map_err(err(Call::Listen))?;
-        let local = inet(listener.local_addr(), Call::GetSockName, addr)?;
+        let reuse = Call::Setsockopt {
+            option: "SO_REUSEADDR".to_owned(),
+            value: 1,
+        };
+        traced(
+            observer,
+            fd,
+            reuse,
+            || listener.set_reuse_address(true),
+            done,
+        )
+        .map_err(err("setsockopt"))?;
+        let bind = Call::Bind {
+            addr: addr.to_string(),
+        };
+        traced(observer, fd, bind, || listener.bind(&addr.into()), done).map_err(err("bind"))?;
+        let listen = Call::Listen { backlog: BACKLOG };
+        traced(observer, fd, listen, || listener.listen(BACKLOG), done).map_err(err("listen"))?;
+        let local = sockname(&listener, observer, addr)?;
         observer.line(&format!("Listening at {local}"));
         Ok(Server { listener, local })
     }
@@ -36,11 +59,6 @@ impl Server {
     /// The address the server listens at (with the real port when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.local
-    }
-
-    /// The listening socket itself, for reading its state.
-    pub fn socket(&self) -> &Socket {
-        &self.listener
     }
 
     /// Serves connections one after the other until one fails.
@@ -53,11 +71,11 @@ impl Server {
     /// Accepts one connection, reads exactly 16 bytes from it, replies and closes it.
     pub fn serve_one(&self, observer: &mut dyn Observer) -> Result<(), PairError> {
         observer.line("Waiting to accept a new connection");
-        let (socket, from) = self.accept()?;
+        let (socket, from) = self.accept(observer)?;
         observer.line(&format!("We have accepted a connection from {from}"));
-        let local = inet(socket.local_addr(), Call::GetSockName, from)?;
+        let local = sockname(&socket, observer, from)?;
         observer.line(&format!("  Socket name: {local}"));
-        let peer = inet(socket.peer_addr(), Call::GetPeerName, from)?;
+        let peer = peername(&socket, observer, from)?;
         observer.line(&format!("  Socket peer: {peer}"));
         let conn = Connection::new(socket, local, peer);
 
@@ -67,36 +85,101 @@ impl Server {
             ByteString(&message)
         ));
         send_all(&conn, REPLY, observer)?;
-        drop(conn); // close()
+        conn.close(observer)?;
         observer.line("  Reply sent, socket closed");
         Ok(())
     }
 
-    fn accept(&self) -> Result<(Socket, SocketAddr), CallError> {
-        loop {
-            match self.listener.accept() {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(CallError::new(Call::Accept, self.local, e)),
-                Ok((socket, from)) => {
-                    return Ok((socket, inet(Ok(from), Call::Accept, self.local)?));
-                }
-            }
-        }
+    fn accept(&self, observer: &mut dyn Observer) -> Result<(Socket, SocketAddr), CallError> {
+        let fd = Some(self.listener.as_raw_fd());
+        let (socket, from) = traced(
+            observer,
+            fd,
+            Call::Accept,
+            || self.listener.accept(),
+            |(socket, from)| CallResult::Socket {
+                fd: socket.as_raw_fd(),
+                peer: from.as_socket().map(|a| a.to_string()),
+            },
+        )
+        .map_err(|e| CallError::new("accept", self.local, e))?;
+        Ok((socket, inet(from, "accept", self.local)?))
     }
 }
 
-/// An address the kernel gave back, which for a TCP/IP socket is always an IP address.
-pub(super) fn inet(
-    addr: io::Result<SockAddr>,
-    call: Call,
-    about: impl std::fmt::Display,
+/// `socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)`, reported.
+pub(super) fn new_socket(addr: SocketAddr, observer: &mut dyn Observer) -> io::Result<Socket> {
+    traced(
+        observer,
+        None,
+        Call::Socket,
+        || Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)),
+        |s| CallResult::Socket {
+            fd: s.as_raw_fd(),
+            peer: None,
+        },
+    )
+}
+
+/// `getsockname()`, reported; errors name `about`.
+pub(super) fn sockname(
+    socket: &Socket,
+    observer: &mut dyn Observer,
+    about: SocketAddr,
 ) -> Result<SocketAddr, CallError> {
-    let addr = addr.map_err(|e| CallError::new(call, &about, e))?;
+    name_of(
+        socket.as_raw_fd(),
+        Call::Getsockname,
+        observer,
+        about,
+        || socket.local_addr(),
+    )
+}
+
+/// `getpeername()`, reported; errors name `about`.
+fn peername(
+    socket: &Socket,
+    observer: &mut dyn Observer,
+    about: SocketAddr,
+) -> Result<SocketAddr, CallError> {
+    name_of(
+        socket.as_raw_fd(),
+        Call::Getpeername,
+        observer,
+        about,
+        || socket.peer_addr(),
+    )
+}
+
+fn name_of(
+    fd: RawFd,
+    call: Call,
+    observer: &mut dyn Observer,
+    about: SocketAddr,
+    get: impl FnMut() -> io::Result<SockAddr>,
+) -> Result<SocketAddr, CallError> {
+    let name = call.name();
+    let addr = traced(observer, Some(fd), call, get, |a| match a.as_socket() {
+        Some(a) => CallResult::Addr {
+            addr: a.to_string(),
+        },
+        None => CallResult::Done,
+    })
+    .map_err(|e| CallError::new(name, about, e))?;
+    inet(addr, name, about)
+}
+
+/// An address the kernel gave back, which for a TCP/IP socket is always an IP address.
+fn inet(addr: SockAddr, call: &'static str, about: SocketAddr) -> Result<SocketAddr, CallError> {
     addr.as_socket().ok_or_else(|| {
         CallError::new(
             call,
-            &about,
+            about,
             io::Error::other("the kernel returned an address that is not IPv4 or IPv6"),
         )
     })
+}
+
+fn done(_: &()) -> CallResult {
+    CallResult::Done
 }

@@ -8,11 +8,13 @@
 use std::{
     io::{self, Read, Write},
     net::SocketAddr,
+    os::fd::{AsRawFd, IntoRawFd, RawFd},
 };
 
+use protocol::{Call, CallResult};
 use socket2::Socket;
 
-use super::{Call, CallError, Observer, PairError};
+use super::{traced::traced, CallError, Observer, PairError};
 
 /// A connected TCP socket and the two ends of its connection.
 #[derive(Debug)]
@@ -41,30 +43,72 @@ impl Connection {
         self.peer
     }
 
-    /// The kernel socket itself, for reading its state.
-    pub fn socket(&self) -> &Socket {
-        &self.socket
+    fn fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
     }
 
-    /// One `recv(2)` of at most `buf.len()` bytes. Retries only when a signal interrupted it.
-    fn recv(&self, buf: &mut [u8]) -> Result<usize, CallError> {
-        loop {
-            match (&self.socket).read(buf) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => return other.map_err(|e| CallError::new(Call::Recv, self.peer, e)),
-            }
-        }
+    /// One `recv(2)` of at most `len` bytes.
+    fn recv(&self, len: usize, observer: &mut dyn Observer) -> Result<Vec<u8>, CallError> {
+        let mut buf = vec![0; len];
+        traced(
+            observer,
+            Some(self.fd()),
+            Call::Recv { len },
+            || {
+                let n = (&self.socket).read(&mut buf)?;
+                Ok(buf[..n].to_vec())
+            },
+            |data| CallResult::Bytes {
+                n: data.len(),
+                data: data.clone(),
+            },
+        )
+        .map_err(|e| CallError::new("recv", self.peer, e))
     }
 
     /// One `send(2)` of `data`; the kernel may accept only a prefix of it.
-    fn send(&self, data: &[u8]) -> Result<usize, CallError> {
-        loop {
-            match (&self.socket).write(data) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => return other.map_err(|e| CallError::new(Call::Send, self.peer, e)),
-            }
-        }
+    fn send(&self, data: &[u8], observer: &mut dyn Observer) -> Result<usize, CallError> {
+        traced(
+            observer,
+            Some(self.fd()),
+            Call::Send {
+                bytes: data.to_vec(),
+            },
+            || (&self.socket).write(data),
+            |&n| CallResult::Bytes {
+                n,
+                data: data[..n].to_vec(),
+            },
+        )
+        .map_err(|e| CallError::new("send", self.peer, e))
     }
+
+    /// `close(2)`: the program is done with the socket.
+    pub fn close(self, observer: &mut dyn Observer) -> Result<(), CallError> {
+        close(self.socket, observer).map_err(|e| CallError::new("close", self.peer, e))
+    }
+}
+
+/// `close(2)` on a socket, reported like every other call. If the observer
+/// stops the program before it, the socket is closed all the same.
+pub(super) fn close(socket: Socket, observer: &mut dyn Observer) -> io::Result<()> {
+    let fd = socket.as_raw_fd();
+    let mut socket = Some(socket);
+    traced(
+        observer,
+        Some(fd),
+        Call::Close,
+        || match socket.take() {
+            // SAFETY: the fd is ours alone: into_raw_fd gave up the Socket's ownership.
+            Some(s) => match unsafe { libc::close(s.into_raw_fd()) } {
+                0 => Ok(()),
+                _ => Err(io::Error::last_os_error()),
+            },
+            // close() is never retried: on Linux the fd is gone even after EINTR.
+            None => Ok(()),
+        },
+        |_| CallResult::Done,
+    )
 }
 
 /// One turn of the `recv_all` loop.
@@ -104,21 +148,20 @@ pub fn recv_all(
     observer: &mut dyn Observer,
 ) -> Result<Vec<u8>, PairError> {
     let mut data = Vec::with_capacity(n);
-    let mut buf = vec![0; n];
     let mut number = 0;
     while data.len() < n {
         let asked = n - data.len();
-        let got = conn.recv(&mut buf[..asked])?;
+        let more = conn.recv(asked, observer)?;
         number += 1;
-        data.extend_from_slice(&buf[..got]);
+        data.extend_from_slice(&more);
         observer.recv_iteration(&RecvIteration {
             number,
             asked,
-            got,
+            got: more.len(),
             total: data.len(),
-            bytes: &buf[..got],
+            bytes: &more,
         });
-        if got == 0 {
+        if more.is_empty() {
             return Err(PairError::EarlyEof {
                 peer: conn.peer,
                 expected: n,
@@ -139,7 +182,7 @@ pub fn send_all(
     let mut number = 0;
     while total < data.len() {
         let offered = data.len() - total;
-        let accepted = conn.send(&data[total..])?;
+        let accepted = conn.send(&data[total..], observer)?;
         number += 1;
         total += accepted;
         observer.send_iteration(&SendIteration {
