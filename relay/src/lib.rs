@@ -8,4 +8,6 @@
 //! calls really do. [`errno`] names the errors they can meet.
 
 pub mod errno;
+pub mod feed;
 pub mod pair;
+pub mod session;

@@ -1,0 +1,152 @@
+//! The feed: the current session's history and its live events, for viewers.
+//!
+//! Programs, the kernel prober and the hub all push events here; each gets
+//! the next `seq` and its timestamp under one lock, so the stream is totally
+//! ordered and timestamps never go backwards. Viewers subscribe under the same
+//! lock, taking a copy of the history and a live receiver at one instant, so
+//! a late viewer sees every event exactly once. The live side is a bounded
+//! broadcast: pushing never waits for a viewer, and a viewer that falls
+//! behind learns it from its receiver and subscribes again from where it was.
+
+use std::{
+    sync::{Arc, Mutex, MutexGuard},
+    time::Instant,
+};
+
+use protocol::{Actor, Event, EventKind, FourTuple, RelayMessage, SessionInfo, SocketId};
+use tokio::sync::broadcast;
+
+/// How many live items a viewer may fall behind before it must resynchronise.
+pub const LIVE_BUFFER: usize = 4096;
+
+/// One item of the live feed.
+#[derive(Debug, Clone)]
+pub enum Item {
+    /// A new session began.
+    Session(SessionInfo),
+    /// An event of session `session`, already encoded as a `RelayMessage::Event`.
+    Event {
+        session: u64,
+        seq: u64,
+        json: Arc<str>,
+    },
+}
+
+/// What a viewer gets on subscribing: where things stand, and what comes next.
+pub struct Subscription {
+    pub session: SessionInfo,
+    /// Encoded events from the requested `seq` on, in order.
+    pub history: Vec<Arc<str>>,
+    /// The `seq` of the first event `history` holds.
+    pub first_seq: u64,
+    pub live: broadcast::Receiver<Item>,
+}
+
+struct State {
+    session: SessionInfo,
+    started: Instant,
+    events: Vec<Event>,
+    encoded: Vec<Arc<str>>,
+}
+
+pub struct Feed {
+    state: Mutex<State>,
+    live: broadcast::Sender<Item>,
+}
+
+impl Feed {
+    pub fn new(session: SessionInfo) -> Self {
+        Feed {
+            state: Mutex::new(State {
+                session,
+                started: Instant::now(),
+                events: Vec::new(),
+                encoded: Vec::new(),
+            }),
+            live: broadcast::channel(LIVE_BUFFER).0,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts a new session: its history begins empty and its clock at zero.
+    pub fn begin_session(&self, session: SessionInfo) {
+        let mut state = self.lock();
+        state.session = session.clone();
+        state.started = Instant::now();
+        state.events.clear();
+        state.encoded.clear();
+        // No receivers is fine: nobody is watching yet.
+        let _ = self.live.send(Item::Session(session));
+    }
+
+    /// Appends an event to session `session`'s stream. Events of a session
+    /// that has since been reset (a program still winding down) are dropped.
+    pub fn push(
+        &self,
+        session: u64,
+        actor: Actor,
+        socket: Option<(SocketId, Option<FourTuple>)>,
+        kind: EventKind,
+    ) {
+        let mut state = self.lock();
+        if state.session.id != session {
+            return;
+        }
+        if let EventKind::ModeChanged { mode } = &kind {
+            state.session.mode = *mode;
+        }
+        let (socket, tuple) = match socket {
+            Some((id, tuple)) => (Some(id), tuple),
+            None => (None, None),
+        };
+        let event = Event {
+            seq: state.events.len() as u64,
+            t_us: u64::try_from(state.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            actor,
+            socket,
+            tuple,
+            kind,
+        };
+        let json: Arc<str> = match serde_json::to_string(&RelayMessage::Event(event.clone())) {
+            Ok(json) => json.into(),
+            // Our own types always encode; if one ever does not, say so in the stream.
+            Err(err) => {
+                format!(r#"{{"type":"error","message":"cannot encode an event: {err}"}}"#).into()
+            }
+        };
+        let seq = event.seq;
+        state.events.push(event);
+        state.encoded.push(json.clone());
+        let _ = self.live.send(Item::Event { session, seq, json });
+    }
+
+    /// The current session, its history from `from_seq` on, and the live
+    /// events that follow it, taken at one instant.
+    pub fn subscribe(&self, from_seq: u64) -> Subscription {
+        let state = self.lock();
+        let first = usize::try_from(from_seq)
+            .unwrap_or(usize::MAX)
+            .min(state.encoded.len());
+        Subscription {
+            session: state.session.clone(),
+            history: state.encoded[first..].to_vec(),
+            first_seq: first as u64,
+            live: self.live.subscribe(),
+        }
+    }
+
+    /// The current session.
+    pub fn session(&self) -> SessionInfo {
+        self.lock().session.clone()
+    }
+
+    /// A copy of the current session's events so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.lock().events.clone()
+    }
+}

@@ -1,0 +1,457 @@
+//! A session: the classic pair run on real sockets, stepped by viewers.
+//!
+//! Each program runs on its own thread, making real blocking calls, with a
+//! [`tracer::Tracer`] as its observer: before each call it reports the call
+//! and waits at the [`gate::Gate`] until a viewer (or play) releases it.
+//! A prober thread watches the kernel between calls, so what the kernel does
+//! on its own (finishing a handshake before `accept()` returns, data waiting
+//! before `recv()`) is reported as it happens, and so is a call that sleeps in
+//! the kernel. Everything goes into the relay's [`Feed`] as one stream.
+//!
+//! Stopping a session closes the gate, wakes calls asleep in the kernel by
+//! shutting their sockets down, and waits for the programs to end, so every
+//! socket the session opened is closed.
+
+mod gate;
+mod kernel;
+mod tracer;
+
+use std::{
+    collections::HashMap,
+    net::{SocketAddr, TcpListener},
+    os::fd::{BorrowedFd, RawFd},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        mpsc, Arc, Mutex, MutexGuard,
+    },
+    thread::{self, JoinHandle},
+    time::{Duration, Instant},
+};
+
+use gate::Gate;
+pub use gate::StepError;
+use protocol::{
+    Actor, Call, Ending, EventKind, FourTuple, KernelState, Mode, Scenario, SessionInfo, SocketId,
+    SocketRole,
+};
+use socket2::SockRef;
+use tracer::Tracer;
+
+use crate::{
+    feed::Feed,
+    pair::{self, Observer, PairError, Server},
+};
+
+/// How often the prober looks at the kernel while a session runs.
+const PROBE_INTERVAL: Duration = Duration::from_millis(2);
+
+/// How long stopping waits for a program to end before leaving it behind.
+const STOP_PATIENCE: Duration = Duration::from_secs(5);
+
+/// A session's threads, by name, to wait for when it stops.
+type ThreadList = Arc<Mutex<Vec<(String, JoinHandle<()>)>>>;
+
+/// A socket as events name it.
+pub(crate) type SocketRef = (SocketId, Option<FourTuple>);
+
+#[derive(Debug)]
+struct Tracked {
+    id: SocketId,
+    owner: Actor,
+    /// The socket's inode: proves an fd number still means this socket.
+    inode: u64,
+    tuple: Option<FourTuple>,
+    last: Option<KernelState>,
+}
+
+#[derive(Debug)]
+struct InCall {
+    tid: libc::pid_t,
+    call: Call,
+    socket: Option<SocketRef>,
+    reported_blocked: bool,
+}
+
+#[derive(Debug, Default)]
+struct Sockets {
+    next_id: u32,
+    open: HashMap<RawFd, Tracked>,
+}
+
+/// What a session's threads share.
+pub struct Shared {
+    id: u64,
+    feed: Arc<Feed>,
+    gate: Gate,
+    sockets: Mutex<Sockets>,
+    calls: Mutex<HashMap<Actor, InCall>>,
+    /// Told once when the server's `listen()` succeeds: the clients start then.
+    listening: Mutex<Option<mpsc::Sender<()>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    /// The server is listening: time for the clients to run.
+    fn server_listening(&self) {
+        if let Some(tell) = lock(&self.listening).take() {
+            let _ = tell.send(());
+        }
+    }
+
+    fn emit(&self, actor: Actor, socket: Option<SocketRef>, kind: EventKind) {
+        self.feed.push(self.id, actor, socket, kind);
+    }
+
+    /// The session's name for the socket `fd`, with its addresses.
+    fn socket(&self, fd: RawFd) -> Option<SocketRef> {
+        let sockets = lock(&self.sockets);
+        let t = sockets.open.get(&fd)?;
+        Some((t.id, t.tuple.clone()))
+    }
+
+    /// Starts tracking a socket a call just returned.
+    fn track(&self, fd: RawFd, owner: Actor, role: SocketRole) -> SocketRef {
+        let mut sockets = lock(&self.sockets);
+        sockets.next_id += 1;
+        let id = SocketId(sockets.next_id);
+        let tuple = (role != SocketRole::Fresh)
+            .then(|| four_tuple(fd))
+            .flatten();
+        sockets.open.insert(
+            fd,
+            Tracked {
+                id,
+                owner,
+                inode: inode(fd).unwrap_or(0),
+                tuple: tuple.clone(),
+                last: None,
+            },
+        );
+        (id, tuple)
+    }
+
+    /// Re-reads a socket's addresses after bind, listen or connect.
+    fn update(&self, fd: RawFd, _role: Option<SocketRole>) -> Option<SocketRef> {
+        let mut sockets = lock(&self.sockets);
+        let t = sockets.open.get_mut(&fd)?;
+        t.tuple = four_tuple(fd);
+        Some((t.id, t.tuple.clone()))
+    }
+
+    /// Stops tracking `fd` (it is about to be closed), after a last look at it.
+    fn forget(&self, fd: RawFd) -> Option<SocketRef> {
+        let mut sockets = lock(&self.sockets);
+        self.probe_one(fd, sockets.open.get_mut(&fd)?);
+        let t = sockets.open.remove(&fd)?;
+        Some((t.id, t.tuple))
+    }
+
+    fn enter_call(&self, actor: Actor, tid: libc::pid_t, call: &Call, socket: Option<SocketRef>) {
+        lock(&self.calls).insert(
+            actor,
+            InCall {
+                tid,
+                call: call.clone(),
+                socket,
+                reported_blocked: false,
+            },
+        );
+    }
+
+    fn leave_call(&self, actor: Actor) {
+        lock(&self.calls).remove(&actor);
+    }
+
+    /// Reports calls that have gone to sleep in the kernel since the last look.
+    fn probe_calls(&self) {
+        let mut calls = lock(&self.calls);
+        for (&actor, call) in calls.iter_mut() {
+            if !call.reported_blocked && kernel::thread_sleeping(call.tid) {
+                call.reported_blocked = true;
+                self.emit(
+                    actor,
+                    call.socket.clone(),
+                    EventKind::CallBlocked {
+                        call: call.call.clone(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// Reports every socket whose kernel state changed since the last look.
+    fn probe_sockets(&self) {
+        let mut sockets = lock(&self.sockets);
+        for (&fd, tracked) in sockets.open.iter_mut() {
+            self.probe_one(fd, tracked);
+        }
+    }
+
+    fn probe_one(&self, fd: RawFd, tracked: &mut Tracked) {
+        if inode(fd) != Some(tracked.inode) {
+            return; // closed behind our back (a program ending on an error)
+        }
+        let Some(now) = kernel::socket_state(fd) else {
+            return;
+        };
+        if tracked.last.as_ref() != Some(&now) {
+            tracked.last = Some(now.clone());
+            self.emit(
+                Actor::Kernel,
+                Some((tracked.id, tracked.tuple.clone())),
+                EventKind::SocketState { state: now },
+            );
+        }
+    }
+
+    /// Forgets every socket `actor` still had when it ended: they closed as it
+    /// unwound, and their fd numbers may already mean something else.
+    fn forget_all_of(&self, actor: Actor) -> Vec<SocketRef> {
+        let mut sockets = lock(&self.sockets);
+        let fds: Vec<RawFd> = sockets
+            .open
+            .iter()
+            .filter(|(_, t)| t.owner == actor)
+            .map(|(&fd, _)| fd)
+            .collect();
+        fds.into_iter()
+            .filter_map(|fd| sockets.open.remove(&fd))
+            .map(|t| (t.id, t.tuple))
+            .collect()
+    }
+
+    /// Wakes every call asleep on one of the session's sockets: `shutdown()`
+    /// makes a blocked `recv` return 0 and a blocked `accept` fail.
+    fn shut_down_sockets(&self) {
+        let sockets = lock(&self.sockets);
+        for (&fd, tracked) in &sockets.open {
+            if inode(fd) == Some(tracked.inode) {
+                // SAFETY: fd is open (its inode is the tracked socket's) while we hold the lock.
+                let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+                let _ = SockRef::from(&borrowed).shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+}
+
+/// The socket's inode number: unique among open sockets, so it tells whether
+/// an fd number still refers to the socket we tracked.
+fn inode(fd: RawFd) -> Option<u64> {
+    // SAFETY: fstat writes a stat struct; on a closed fd it fails with EBADF.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    (unsafe { libc::fstat(fd, &mut st) } == 0).then_some(st.st_ino)
+}
+
+/// The socket's addresses, as `getsockname()` and `getpeername()` give them.
+fn four_tuple(fd: RawFd) -> Option<FourTuple> {
+    // SAFETY: callers pass an fd that a program of the session holds open.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    let sock = SockRef::from(&borrowed);
+    let local = sock.local_addr().ok()?.as_socket()?;
+    let remote = sock
+        .peer_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .map(|a| a.to_string());
+    Some(FourTuple {
+        local: local.to_string(),
+        remote,
+    })
+}
+
+/// A running session.
+pub struct Session {
+    shared: Arc<Shared>,
+    info: SessionInfo,
+    stop_probing: Arc<AtomicBool>,
+    threads: ThreadList,
+}
+
+impl Session {
+    /// Starts session `id` of `scenario`, its programs waiting for the first step.
+    pub fn start(
+        id: u64,
+        scenario: Scenario,
+        mode: Mode,
+        feed: Arc<Feed>,
+    ) -> std::io::Result<Self> {
+        let port = match scenario.port {
+            Some(port) => port,
+            // A port the kernel just handed out and took back: free, and not
+            // one a recent session's TIME_WAIT still holds.
+            None => TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(),
+        };
+        let server_addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let info = SessionInfo {
+            id,
+            scenario: scenario.clone(),
+            server_addr: server_addr.to_string(),
+            mode,
+        };
+        feed.begin_session(info.clone());
+        let (listening, server_listens) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            id,
+            feed,
+            gate: Gate::new(mode),
+            sockets: Mutex::default(),
+            calls: Mutex::default(),
+            listening: Mutex::new(Some(listening)),
+        });
+        let stop_probing = Arc::new(AtomicBool::new(false));
+        let session = Session {
+            shared: shared.clone(),
+            info,
+            stop_probing: stop_probing.clone(),
+            threads: Arc::default(),
+        };
+
+        let threads = Threads {
+            shared: shared.clone(),
+            list: session.threads.clone(),
+        };
+        threads.spawn("prober", move || {
+            while !stop_probing.load(Ordering::Relaxed) {
+                shared.probe_calls();
+                shared.probe_sockets();
+                thread::sleep(PROBE_INTERVAL);
+            }
+        })?;
+        let shared = session.shared.clone();
+        threads.spawn("player", move || shared.gate.play())?;
+
+        threads.spawn_actor(Actor::Server, move |tracer| {
+            let server = Server::listen(server_addr, tracer)?;
+            match server.serve_forever(tracer) {
+                Ok(never) => match never {},
+                Err(err) => Err(err),
+            }
+        })?;
+        // As a person would: the clients are started once the server listens,
+        // one after the other, each queued at the gate before the next, so
+        // that "step the next in line" means the same thing in every run.
+        threads.clone().spawn("launcher", move || {
+            if server_listens.recv().is_err() {
+                return; // the server ended first, or the session stopped
+            }
+            for k in 0..scenario.clients {
+                let client = threads.spawn_actor(Actor::Client(k), move |tracer| {
+                    pair::client(server_addr, tracer).map(drop)
+                });
+                if client.is_err() || threads.shared.gate.is_closed() {
+                    return;
+                }
+            }
+        })?;
+        Ok(session)
+    }
+
+    pub fn info(&self) -> &SessionInfo {
+        &self.info
+    }
+
+    /// Releases one waiting call (see [`Command::Step`](protocol::Command::Step)).
+    pub fn step(&self, actor: Option<Actor>) -> Result<Actor, StepError> {
+        self.shared.gate.step(actor)
+    }
+
+    /// The programs waiting for a step, longest-waiting first.
+    pub fn waiting(&self) -> Vec<Actor> {
+        self.shared.gate.waiting()
+    }
+
+    /// Plays or pauses; the change is an event, so every viewer sees who did it.
+    pub fn set_mode(&self, mode: Mode) {
+        if self.shared.gate.set_mode(mode) {
+            self.shared
+                .emit(Actor::Relay, None, EventKind::ModeChanged { mode });
+        }
+    }
+
+    /// Ends the session: no call is released again, calls asleep in the
+    /// kernel are woken, and every program ends, closing its sockets.
+    pub fn stop(self) {
+        self.shared.gate.close();
+        // A launcher still waiting for the server to listen gives up.
+        drop(lock(&self.shared.listening).take());
+        self.shared.shut_down_sockets();
+        let deadline = Instant::now() + STOP_PATIENCE;
+        let threads = std::mem::take(&mut *lock(&self.threads));
+        for (name, handle) in threads.iter().filter(|(n, _)| n != "prober") {
+            while !handle.is_finished() && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(1));
+            }
+            if !handle.is_finished() {
+                eprintln!(
+                    "relay: warning: session {}: {name} did not end within {STOP_PATIENCE:?}; leaving it behind",
+                    self.info.id
+                );
+            }
+        }
+        self.stop_probing.store(true, Ordering::Relaxed);
+        for (_, handle) in threads {
+            if handle.is_finished() {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+/// Starts a session's threads and keeps their handles, from any thread.
+#[derive(Clone)]
+struct Threads {
+    shared: Arc<Shared>,
+    list: ThreadList,
+}
+
+impl Threads {
+    fn spawn(&self, name: &str, body: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+        let handle = thread::Builder::new()
+            .name(format!("session-{}-{name}", self.shared.id))
+            .spawn(body)?;
+        lock(&self.list).push((name.to_owned(), handle));
+        Ok(())
+    }
+
+    /// Runs a program on its own thread, and returns once it waits at the
+    /// gate for its first call (or has ended).
+    fn spawn_actor(
+        &self,
+        actor: Actor,
+        program: impl FnOnce(&mut dyn Observer) -> Result<(), PairError> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let shared = self.shared.clone();
+        let (ended, has_ended) = mpsc::channel::<()>();
+        self.spawn(&actor.to_string(), move || {
+            let mut tracer = Tracer::new(actor, shared.clone());
+            let result = program(&mut tracer);
+            let ending = match result {
+                Ok(()) => Ending::Completed,
+                Err(_) if shared.gate.is_closed() => Ending::Stopped,
+                Err(err) => {
+                    // What the terminal program prints on stderr as it exits.
+                    tracer.line(&format!("relay: {err}"));
+                    Ending::Failed {
+                        message: err.to_string(),
+                    }
+                }
+            };
+            for socket in shared.forget_all_of(actor) {
+                shared.emit(actor, Some(socket), EventKind::SocketClosed);
+            }
+            shared.emit(actor, None, EventKind::ActorEnded { ending });
+            drop(ended);
+        })?;
+        let deadline = Instant::now() + STOP_PATIENCE;
+        while !self.shared.gate.waiting().contains(&actor) && Instant::now() < deadline {
+            if has_ended.try_recv() == Err(mpsc::TryRecvError::Disconnected) {
+                break;
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+        Ok(())
+    }
+}
