@@ -55,7 +55,8 @@ pub struct Feed {
 }
 
 impl Feed {
-    pub fn new(session: SessionInfo) -> Self {
+    /// A feed whose viewers may fall `live_buffer` items behind.
+    pub fn new(session: SessionInfo, live_buffer: usize) -> Self {
         Feed {
             state: Mutex::new(State {
                 session,
@@ -63,7 +64,7 @@ impl Feed {
                 events: Vec::new(),
                 encoded: Vec::new(),
             }),
-            live: broadcast::channel(LIVE_BUFFER).0,
+            live: broadcast::channel(live_buffer.max(1)).0,
         }
     }
 
@@ -125,10 +126,15 @@ impl Feed {
         let _ = self.live.send(Item::Event { session, seq, json });
     }
 
-    /// The current session, its history from `from_seq` on, and the live
-    /// events that follow it, taken at one instant.
-    pub fn subscribe(&self, from_seq: u64) -> Subscription {
+    /// The current session, its history, and the live events that follow it,
+    /// taken at one instant. The history starts at `resume`'s `seq` if it
+    /// names the current session (a viewer catching up), else at 0.
+    pub fn subscribe(&self, resume: Option<(u64, u64)>) -> Subscription {
         let state = self.lock();
+        let from_seq = match resume {
+            Some((session, seq)) if session == state.session.id => seq,
+            _ => 0,
+        };
         let first = usize::try_from(from_seq)
             .unwrap_or(usize::MAX)
             .min(state.encoded.len());

@@ -9,5 +9,7 @@
 
 pub mod errno;
 pub mod feed;
+pub mod host;
+pub mod hub;
 pub mod pair;
 pub mod session;

@@ -1,0 +1,165 @@
+//! The host: owns the running session and carries out viewers' commands.
+//!
+//! There is one session at a time, shared by every viewer. Commands from any
+//! viewer act on it; what they change reaches every viewer through the feed.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use protocol::{
+    Actor, CaptureStatus, Command, Hello, Mode, Scenario, SessionInfo, PROTOCOL_VERSION,
+};
+
+use crate::{feed::Feed, session::Session};
+
+/// Why a command was not carried out: said to the viewer who sent it.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("cannot step: {0}")]
+    Step(#[from] crate::session::StepError),
+    #[error("cannot start a session: {0}")]
+    Start(std::io::Error),
+    #[error("unknown scenario {0:?}: this relay offers {1}")]
+    UnknownScenario(String, String),
+    #[error("a scenario needs at least one client")]
+    NoClients,
+    #[error("play needs an interval of at least 1 ms")]
+    ZeroInterval,
+}
+
+pub struct Host {
+    feed: Arc<Feed>,
+    capture: CaptureStatus,
+    state: Mutex<State>,
+}
+
+struct State {
+    session: Option<Session>,
+    next_id: u64,
+}
+
+impl Host {
+    /// Starts the first session of `scenario`, paused. A viewer may fall
+    /// `live_buffer` events behind before it must resynchronise
+    /// ([`crate::feed::LIVE_BUFFER`] is the relay's choice).
+    pub fn start(
+        scenario: Scenario,
+        capture: CaptureStatus,
+        live_buffer: usize,
+    ) -> std::io::Result<Arc<Host>> {
+        let placeholder = SessionInfo {
+            id: 0,
+            scenario: scenario.clone(),
+            server_addr: String::new(),
+            mode: Mode::Paused,
+        };
+        let host = Arc::new(Host {
+            feed: Arc::new(Feed::new(placeholder, live_buffer)),
+            capture,
+            state: Mutex::new(State {
+                session: None,
+                next_id: 1,
+            }),
+        });
+        host.begin(scenario, Mode::Paused)?;
+        Ok(host)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn feed(&self) -> &Arc<Feed> {
+        &self.feed
+    }
+
+    /// The scenarios a reset may ask for.
+    pub fn scenarios(&self) -> Vec<Scenario> {
+        vec![Scenario::classic()]
+    }
+
+    /// The first message for a viewer, describing `session`.
+    pub fn hello(&self, session: SessionInfo) -> Hello {
+        Hello {
+            protocol_version: PROTOCOL_VERSION,
+            relay_version: env!("CARGO_PKG_VERSION").to_owned(),
+            capture: self.capture.clone(),
+            scenarios: self.scenarios(),
+            session,
+        }
+    }
+
+    /// Carries out a viewer's command. Blocks while a reset stops the old
+    /// session (its programs must end and close their sockets first).
+    pub fn command(&self, command: Command) -> Result<(), CommandError> {
+        match command {
+            Command::Step { actor } => self.step(actor).map(drop),
+            Command::Play { interval_ms: 0 } => Err(CommandError::ZeroInterval),
+            Command::Play { interval_ms } => {
+                self.set_mode(Mode::Playing { interval_ms });
+                Ok(())
+            }
+            Command::Pause => {
+                self.set_mode(Mode::Paused);
+                Ok(())
+            }
+            Command::Reset { scenario } => {
+                let scenario = match scenario {
+                    Some(s) => self.check(s)?,
+                    None => self.feed.session().scenario,
+                };
+                let mode = self.feed.session().mode;
+                self.begin(scenario, mode).map_err(CommandError::Start)
+            }
+        }
+    }
+
+    pub fn step(&self, actor: Option<Actor>) -> Result<Actor, CommandError> {
+        let state = self.lock();
+        match &state.session {
+            Some(session) => Ok(session.step(actor)?),
+            None => Err(crate::session::StepError::Closed.into()),
+        }
+    }
+
+    fn set_mode(&self, mode: Mode) {
+        if let Some(session) = &self.lock().session {
+            session.set_mode(mode);
+        }
+    }
+
+    fn check(&self, scenario: Scenario) -> Result<Scenario, CommandError> {
+        let offered = self.scenarios();
+        if !offered.iter().any(|s| s.name == scenario.name) {
+            let names: Vec<_> = offered.iter().map(|s| s.name.as_str()).collect();
+            return Err(CommandError::UnknownScenario(
+                scenario.name,
+                names.join(", "),
+            ));
+        }
+        if scenario.clients == 0 {
+            return Err(CommandError::NoClients);
+        }
+        Ok(scenario)
+    }
+
+    /// Stops the running session, if any, and starts a new one.
+    fn begin(&self, scenario: Scenario, mode: Mode) -> std::io::Result<()> {
+        let mut state = self.lock();
+        if let Some(old) = state.session.take() {
+            old.stop();
+        }
+        let id = state.next_id;
+        state.next_id += 1;
+        state.session = Some(Session::start(id, scenario, mode, self.feed.clone())?);
+        Ok(())
+    }
+
+    /// Stops the running session, closing its sockets.
+    pub fn shutdown(&self) {
+        if let Some(session) = self.lock().session.take() {
+            session.stop();
+        }
+    }
+}

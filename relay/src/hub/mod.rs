@@ -1,0 +1,107 @@
+//! The WebSocket hub: viewers connect at `/ws`, receive the session's history
+//! and live events, and send commands.
+//!
+//! [`run`] takes its listener and a shutdown future, so `main` passes ctrl-c
+//! and tests pass a listener on port 0. Each connection is one task; a slow
+//! or stalled viewer holds up only its own task (see [`crate::feed`]).
+
+mod origin;
+mod viewer;
+
+use std::{future::Future, sync::Arc};
+
+pub use origin::{OriginPolicy, TRUNK_PORT};
+use protocol::MAX_COMMAND_BYTES;
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::{
+    handshake::server::{ErrorResponse, Request, Response},
+    http::StatusCode,
+    protocol::WebSocketConfig,
+};
+
+use crate::host::Host;
+
+/// The kernel send buffer of each viewer's connection, in bytes.
+pub const VIEWER_SEND_BUFFER: usize = 256 * 1024;
+
+/// The path of the WebSocket.
+pub const WS_PATH: &str = "/ws";
+
+/// Accepts viewers on `listener` until `shutdown` completes.
+pub async fn run(
+    listener: TcpListener,
+    host: Arc<Host>,
+    origins: OriginPolicy,
+    shutdown: impl Future<Output = ()>,
+) {
+    let origins = Arc::new(origins);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    // Bounds what the kernel buffers for a viewer that stops
+                    // reading; past it, that viewer's task waits, not the session.
+                    let _ = socket2::SockRef::from(&stream).set_send_buffer_size(VIEWER_SEND_BUFFER);
+                    let host = host.clone();
+                    let origins = origins.clone();
+                    tokio::spawn(async move {
+                        if let Err(err) = viewer::serve(stream, host, origins).await {
+                            eprintln!("relay: viewer {peer}: {err}");
+                        }
+                    });
+                }
+                // Out of file descriptors and the like: say so, and keep serving.
+                Err(err) => {
+                    eprintln!("relay: cannot accept a viewer: {err}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            },
+        }
+    }
+}
+
+/// The limits every viewer's connection runs under.
+fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(MAX_COMMAND_BYTES))
+        .max_frame_size(Some(MAX_COMMAND_BYTES))
+}
+
+/// Checks an upgrade request's path and origin before the handshake completes.
+// The result type is tungstenite's handshake callback's, large error and all.
+#[allow(clippy::result_large_err)]
+fn check_upgrade(
+    request: &Request,
+    response: Response,
+    origins: &OriginPolicy,
+) -> Result<Response, ErrorResponse> {
+    if request.uri().path() != WS_PATH {
+        return Err(refuse(
+            StatusCode::NOT_FOUND,
+            format!("tcpstep relay: the WebSocket is at {WS_PATH}"),
+        ));
+    }
+    let origin = request
+        .headers()
+        .get("origin")
+        .map(|v| v.to_str().unwrap_or("(not text)"));
+    if !origins.allows(origin) {
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            format!(
+                "tcpstep relay: pages from {} may not drive this relay; start it with --allow-origin {} to allow them",
+                origin.unwrap_or_default(),
+                origin.unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(response)
+}
+
+fn refuse(status: StatusCode, text: String) -> ErrorResponse {
+    let mut response = ErrorResponse::new(Some(text));
+    *response.status_mut() = status;
+    response
+}

@@ -1,0 +1,147 @@
+//! `relay serve` as a process: what it prints, that resets leak no sockets,
+//! and that it stops cleanly.
+
+mod support;
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command as Process, Stdio},
+};
+
+use protocol::{Call, Command, EventKind, RelayMessage};
+use support::{step, Viewer};
+
+const RELAY: &str = env!("CARGO_BIN_EXE_relay");
+
+struct Serving {
+    child: Child,
+    url: String,
+    banner: Vec<String>,
+}
+
+impl Serving {
+    fn start() -> Serving {
+        let mut child = Process::new(RELAY)
+            .args(["serve", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start relay serve");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut banner = Vec::new();
+        let mut url = None;
+        while url.is_none() || banner.len() < 4 {
+            let line = lines.next().expect("a banner line").expect("utf-8");
+            if let Some(rest) = line.strip_prefix("viewers connect to ") {
+                url = Some(rest.to_owned());
+            }
+            banner.push(line);
+        }
+        // Keep draining stdout so the relay never blocks on it.
+        std::thread::spawn(move || lines.for_each(drop));
+        Serving {
+            child,
+            url: url.expect("the banner names the WebSocket URL"),
+            banner,
+        }
+    }
+
+    /// How many sockets the relay process holds open.
+    fn open_sockets(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .expect("the relay's fd table")
+            .filter_map(Result::ok)
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .filter(|target| target.to_string_lossy().starts_with("socket:"))
+            .count()
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_prints_where_to_connect_and_what_capture_can_do() {
+    let relay = Serving::start();
+    assert!(relay.url.starts_with("ws://127.0.0.1:") && relay.url.ends_with("/ws"));
+    assert!(relay
+        .banner
+        .iter()
+        .any(|l| l.starts_with("open the visualiser at http://")));
+    assert!(relay.banner.iter().any(|l| l.starts_with("capture: ")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resets_close_every_socket_of_the_old_session() {
+    let relay = Serving::start();
+    let mut v = Viewer::connect(&relay.url).await;
+    let RelayMessage::Hello(_) = v.next().await else {
+        panic!("hello first")
+    };
+    // The hub's listener, this viewer's connection and the runtime's own
+    // (signal handling uses a socket pair); the session has none yet, its
+    // server waiting before socket().
+    let at_rest = relay.open_sockets();
+    for round in 0..5 {
+        // Play the whole exchange: listener, client socket, accepted socket.
+        v.send(&Command::Play { interval_ms: 1 }).await;
+        v.until(|e| {
+            e.actor == protocol::Actor::Client(0) && matches!(e.kind, EventKind::ActorEnded { .. })
+        })
+        .await;
+        v.until(|e| matches!(&e.kind, EventKind::CallBlocked { call: Call::Accept }))
+            .await;
+        assert!(
+            relay.open_sockets() > at_rest,
+            "round {round}: the listener is open"
+        );
+        v.send(&Command::Pause).await;
+        v.send(&Command::Reset { scenario: None }).await;
+        loop {
+            if let RelayMessage::Session(_) = v.next().await {
+                break;
+            }
+        }
+        // The new session's server waits before its first call: no socket yet.
+        v.until(|e| matches!(&e.kind, EventKind::CallWaiting { call: Call::Socket }))
+            .await;
+        assert_eq!(
+            relay.open_sockets(),
+            at_rest,
+            "round {round}: nothing left open"
+        );
+    }
+    v.send(&step(protocol::Actor::Server)).await;
+}
+
+#[test]
+fn serve_on_a_port_in_use_fails_with_one_clear_line() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = holder.local_addr().expect("addr").port().to_string();
+    let out = Process::new(RELAY)
+        .args(["serve", "--port", &port])
+        .output()
+        .expect("run relay serve");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot bind 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("EADDRINUSE"), "{stderr}");
+}
+
+#[test]
+fn ctrl_c_stops_the_relay_cleanly() {
+    let mut relay = Serving::start();
+    // SAFETY: kill() with a pid we spawned and SIGINT, as a terminal's ctrl-c would.
+    let rc = unsafe { libc::kill(relay.child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(rc, 0);
+    let status = relay.child.wait().expect("the relay exits");
+    assert!(status.success(), "{status}");
+}

@@ -1,0 +1,175 @@
+//! A real relay hub on a loopback port, and a real WebSocket viewer to talk to it.
+
+#![allow(dead_code)] // each test file uses its own part of this
+
+use std::{sync::Arc, time::Duration};
+
+use futures_util::{SinkExt, StreamExt};
+use protocol::{Actor, Call, CaptureStatus, Command, Event, EventKind, RelayMessage, Scenario};
+use tcpstep_relay::{
+    feed::LIVE_BUFFER,
+    host::Host,
+    hub::{self, OriginPolicy},
+};
+use tokio::{net::TcpStream, sync::oneshot};
+use tokio_tungstenite::{
+    tungstenite::{client::IntoClientRequest, Message},
+    MaybeTlsStream, WebSocketStream,
+};
+
+/// How long a test waits for any one message before it fails.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+pub struct Relay {
+    pub url: String,
+    pub host: Arc<Host>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Relay {
+    pub async fn start() -> Relay {
+        Relay::start_with(LIVE_BUFFER, &[]).await
+    }
+
+    pub async fn start_with(live_buffer: usize, allow: &[&str]) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the hub");
+        let addr = listener.local_addr().expect("hub address");
+        let capture = CaptureStatus {
+            enabled: false,
+            reason: "not in tests".into(),
+        };
+        let host = Host::start(Scenario::classic(), capture, live_buffer).expect("first session");
+        let allow: Vec<String> = allow.iter().map(|s| s.to_string()).collect();
+        let origins = OriginPolicy::new(addr, &allow);
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(hub::run(listener, host.clone(), origins, async {
+            let _ = stopped.await;
+        }));
+        Relay {
+            url: format!("ws://{addr}/ws"),
+            host,
+            stop: Some(stop),
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.host.shutdown();
+    }
+}
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub struct Viewer {
+    pub ws: Ws,
+    /// Every message received, in order.
+    pub received: Vec<RelayMessage>,
+}
+
+impl Viewer {
+    pub async fn connect(url: &str) -> Viewer {
+        Viewer::connect_from(url, None).await.expect("connect")
+    }
+
+    pub async fn connect_from(
+        url: &str,
+        origin: Option<&str>,
+    ) -> Result<Viewer, tokio_tungstenite::tungstenite::Error> {
+        let mut request = url.into_client_request()?;
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("origin", origin.parse().expect("an origin header"));
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+        Ok(Viewer {
+            ws,
+            received: Vec::new(),
+        })
+    }
+
+    pub async fn send(&mut self, command: &Command) {
+        let text = serde_json::to_string(command).expect("encode");
+        self.ws.send(Message::text(text)).await.expect("send");
+    }
+
+    pub async fn send_raw(&mut self, message: Message) {
+        self.ws.send(message).await.expect("send");
+    }
+
+    /// The next frame, whatever it is.
+    pub async fn next_frame(&mut self) -> Message {
+        tokio::time::timeout(PATIENCE, self.ws.next())
+            .await
+            .expect("a message in time")
+            .expect("the connection is open")
+            .expect("a frame")
+    }
+
+    pub async fn next(&mut self) -> RelayMessage {
+        loop {
+            match self.next_frame().await {
+                Message::Text(text) => {
+                    let msg: RelayMessage =
+                        serde_json::from_str(text.as_str()).expect("a relay message");
+                    self.received.push(msg.clone());
+                    return msg;
+                }
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("unexpected frame {other:?}"),
+            }
+        }
+    }
+
+    pub async fn next_event(&mut self) -> Event {
+        loop {
+            match self.next().await {
+                RelayMessage::Event(e) => return e,
+                RelayMessage::Error { message } => panic!("relay error: {message}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Reads events until one matches; returns it.
+    pub async fn until(&mut self, what: impl Fn(&Event) -> bool) -> Event {
+        loop {
+            let e = self.next_event().await;
+            if what(&e) {
+                return e;
+            }
+        }
+    }
+
+    /// Waits until `actor` stops before a call, and returns the call.
+    pub async fn waiting(&mut self, actor: Actor) -> Call {
+        let e = self
+            .until(|e| e.actor == actor && matches!(e.kind, EventKind::CallWaiting { .. }))
+            .await;
+        match e.kind {
+            EventKind::CallWaiting { call } => call,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Every event received so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.received
+            .iter()
+            .filter_map(|m| match m {
+                RelayMessage::Event(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+pub fn step(actor: Actor) -> Command {
+    Command::Step { actor: Some(actor) }
+}
