@@ -37,6 +37,8 @@ pub enum Actor {
     Client(u32),
     /// The kernel, acting on its own (socket state changes).
     Kernel,
+    /// The wire: segments captured on the loopback interface.
+    Wire,
     /// The relay itself: session control (mode changes).
     Relay,
 }
@@ -47,6 +49,7 @@ impl fmt::Display for Actor {
             Actor::Server => f.write_str("server"),
             Actor::Client(k) => write!(f, "client {k}"),
             Actor::Kernel => f.write_str("kernel"),
+            Actor::Wire => f.write_str("wire"),
             Actor::Relay => f.write_str("relay"),
         }
     }
@@ -305,4 +308,6 @@ pub enum EventKind {
     ActorEnded { ending: Ending },
     /// The session's stepping mode changed.
     ModeChanged { mode: Mode },
+    /// A segment crossed the wire.
+    Segment { segment: crate::Segment },
 }

@@ -24,8 +24,9 @@
 //! [`EventKind`] lists what is reported: each socket call waiting, entered,
 //! blocked and returned ([`Call`], [`CallResult`]); each `recv_all` and
 //! `send_all` turn; each printed line; each socket's birth, role, kernel
-//! state ([`KernelState`], [`TcpState`]) and close; each program's end; and
-//! changes of stepping [`Mode`].
+//! state ([`KernelState`], [`TcpState`]) and close; each [`Segment`] on the
+//! wire, with its flags and options; each program's end; and changes of
+//! stepping [`Mode`].
 //!
 //! [`classic`] holds the fixed parameters of the classic pair.
 
@@ -34,6 +35,7 @@ pub mod classic;
 mod event;
 mod message;
 mod scenario;
+mod segment;
 
 pub use event::{
     Actor, Call, CallResult, Ending, Event, EventKind, FourTuple, KernelState, Mode, SocketId,
@@ -43,3 +45,4 @@ pub use message::{
     CaptureStatus, Command, Hello, RelayMessage, SessionInfo, MAX_COMMAND_BYTES, PROTOCOL_VERSION,
 };
 pub use scenario::Scenario;
+pub use segment::{Segment, TcpFlag, TcpOption};

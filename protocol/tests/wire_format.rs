@@ -122,6 +122,42 @@ fn every_event_kind_round_trips() {
             role: SocketRole::Connected,
         },
         EventKind::SocketClosed,
+        EventKind::Segment {
+            segment: Segment {
+                from: "127.0.0.1:54321".into(),
+                to: "127.0.0.1:3000".into(),
+                from_socket: Some(SocketId(2)),
+                to_socket: None,
+                flags: vec![
+                    TcpFlag::Syn,
+                    TcpFlag::Ack,
+                    TcpFlag::Psh,
+                    TcpFlag::Fin,
+                    TcpFlag::Rst,
+                    TcpFlag::Urg,
+                    TcpFlag::Ece,
+                    TcpFlag::Cwr,
+                ],
+                seq: 4_000_000_000,
+                ack: 1,
+                rel_seq: 0,
+                rel_ack: 1,
+                window: 65_535,
+                options: vec![
+                    TcpOption::Mss { bytes: 65_495 },
+                    TcpOption::WindowScale { shift: 7 },
+                    TcpOption::SackPermitted,
+                    TcpOption::Sack {
+                        blocks: vec![(1, 5), (9, 12)],
+                    },
+                    TcpOption::Timestamps { value: 7, echo: 0 },
+                    TcpOption::Nop,
+                ],
+                len: 3,
+                payload: b"abc".to_vec(),
+                wire_us: 99,
+            },
+        },
         EventKind::ModeChanged { mode: Mode::Paused },
         EventKind::ModeChanged {
             mode: Mode::Playing { interval_ms: 250 },
@@ -193,7 +229,13 @@ fn every_relay_message_round_trips() {
 
 #[test]
 fn every_command_round_trips() {
-    for actor in [None, Some(Actor::Server), Some(Actor::Client(3))] {
+    for actor in [
+        None,
+        Some(Actor::Server),
+        Some(Actor::Client(3)),
+        Some(Actor::Kernel),
+        Some(Actor::Wire),
+    ] {
         round_trip(&Command::Step { actor });
     }
     round_trip(&Command::Play { interval_ms: 500 });

@@ -152,7 +152,13 @@ impl Host {
         }
         let id = state.next_id;
         state.next_id += 1;
-        state.session = Some(Session::start(id, scenario, mode, self.feed.clone())?);
+        state.session = Some(Session::start(
+            id,
+            scenario,
+            mode,
+            self.capture.enabled,
+            self.feed.clone(),
+        )?);
         Ok(())
     }
 

@@ -7,6 +7,7 @@
 //! are built around the same code, so what the browser shows is what these
 //! calls really do. [`errno`] names the errors they can meet.
 
+pub mod capture;
 pub mod errno;
 pub mod feed;
 pub mod host;

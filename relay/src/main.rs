@@ -6,13 +6,15 @@ use std::{
 };
 
 use clap::{Parser, Subcommand};
-use protocol::{classic::DEFAULT_PORT, CaptureStatus, Scenario};
+use protocol::{classic::DEFAULT_PORT, Scenario};
 use tcpstep_relay::{
+    capture,
     feed::LIVE_BUFFER,
     host::Host,
     hub::{self, OriginPolicy, TRUNK_PORT, WS_PATH},
     pair::{self, Server, Stdout},
 };
+use tokio::signal::unix::{signal, SignalKind};
 
 /// Real TCP on real kernel sockets, made visible.
 ///
@@ -98,26 +100,39 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async move {
         let addr = SocketAddr::new(args.bind, args.port);
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-            pair::CallError::new("bind", addr, e).to_string()
-        })?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| pair::CallError::new("bind", addr, e).to_string())?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let capture = CaptureStatus {
-            enabled: false,
-            reason: "this relay does not capture segments on the wire yet; calls and kernel state are shown".to_owned(),
-        };
+        // Listen for ctrl-c (and a polite kill) before saying we are ready,
+        // so that a signal sent the moment we are never goes unheard.
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+        let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+        let capture = capture::status();
         let host = Host::start(Scenario::classic(), capture.clone(), LIVE_BUFFER)
             .map_err(|e| format!("cannot start a session: {e}"))?;
-        println!("tcpstep relay {} (protocol {})", env!("CARGO_PKG_VERSION"), protocol::PROTOCOL_VERSION);
+        println!(
+            "tcpstep relay {} (protocol {})",
+            env!("CARGO_PKG_VERSION"),
+            protocol::PROTOCOL_VERSION
+        );
         println!("viewers connect to ws://{addr}{WS_PATH}");
-        println!("open the visualiser at http://127.0.0.1:{TRUNK_PORT}/ (`cargo xtask dev` serves it)");
+        println!(
+            "open the visualiser at http://127.0.0.1:{TRUNK_PORT}/ (`cargo xtask dev` serves it)"
+        );
         println!("capture: {}", capture.reason);
         if !args.bind.is_loopback() {
-            println!("warning: listening on {}: other machines can drive this relay", args.bind);
+            println!(
+                "warning: listening on {}: other machines can drive this relay",
+                args.bind
+            );
         }
         let origins = OriginPolicy::new(addr, &args.allow_origin);
-        hub::run(listener, host.clone(), origins, async {
-            let _ = tokio::signal::ctrl_c().await;
+        hub::run(listener, host.clone(), origins, async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
         })
         .await;
         println!("stopping: closing the session's sockets");

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use protocol::{
     Actor, Call, CallResult, Command, Ending, Event, EventKind, FourTuple, Mode, RelayMessage,
-    Scenario, SocketId, SocketRole, TcpState, PROTOCOL_VERSION,
+    Scenario, Segment, SocketId, SocketRole, TcpFlag, TcpOption, TcpState, PROTOCOL_VERSION,
 };
 use support::{step, Relay, Viewer};
 use tokio_tungstenite::tungstenite::{protocol::frame::coding::CloseCode, Message};
@@ -77,10 +77,10 @@ async fn stepping_the_classic_session_shows_every_call_and_the_kernels_work() {
 
     for expected in ["socket", "setsockopt", "bind", "listen"] {
         assert_eq!(v.waiting(SERVER).await.name(), expected);
-        v.send(&step(SERVER)).await;
+        v.release(SERVER).await;
     }
     let listening = v
-        .until(|e| matches!(&e.kind, EventKind::SocketState { state } if state.state == TcpState::Listen))
+        .seen_or_until(|e| matches!(&e.kind, EventKind::SocketState { state } if state.state == TcpState::Listen))
         .await;
     let listener = socket_of(&listening);
     let EventKind::SocketState { state } = &listening.kind else {
@@ -98,16 +98,16 @@ async fn stepping_the_classic_session_shows_every_call_and_the_kernels_work() {
 
     // The client is started once the server listens.
     assert_eq!(v.waiting(CLIENT).await, Call::Socket);
-    v.send(&step(CLIENT)).await;
+    v.release(CLIENT).await;
     assert_eq!(
         v.waiting(CLIENT).await,
         Call::Connect {
             addr: server_addr.clone()
         }
     );
-    v.send(&step(CLIENT)).await;
+    v.release(CLIENT).await;
     let connected = v
-        .until(|e| {
+        .seen_or_until(|e| {
             e.actor == CLIENT
                 && matches!(
                     &e.kind,
@@ -132,9 +132,10 @@ async fn stepping_the_classic_session_shows_every_call_and_the_kernels_work() {
         .expect("the connected socket's address");
 
     // The kernel finished the handshake on its own: the connection waits in
-    // the listener's accept queue while accept() has not been released.
+    // the listener's accept queue while accept() has not been released. (The
+    // prober may see it before or after connect() returns to the client.)
     let queued = v
-        .until(|e| {
+        .seen_or_until(|e| {
             e.socket == Some(listener)
                 && matches!(&e.kind, EventKind::SocketState { state } if state.accept_queue == Some(1))
         })
@@ -146,9 +147,9 @@ async fn stepping_the_classic_session_shows_every_call_and_the_kernels_work() {
         "accept() was not released yet"
     );
 
-    v.send(&step(SERVER)).await;
+    v.release(SERVER).await;
     let accepted = v
-        .until(|e| {
+        .seen_or_until(|e| {
             matches!(
                 &e.kind,
                 EventKind::CallReturned {
@@ -175,7 +176,7 @@ async fn stepping_the_classic_session_shows_every_call_and_the_kernels_work() {
         }
     );
     let opened = v
-        .until(|e| {
+        .seen_or_until(|e| {
             matches!(
                 &e.kind,
                 EventKind::SocketOpened {
@@ -197,6 +198,14 @@ async fn stepping_the_classic_session_shows_every_call_and_the_kernels_work() {
 
     step_until_exchange_done(&mut v).await;
     let events = v.events();
+    if std::env::var_os("SHOW_EVENTS").is_some() {
+        for e in &events {
+            println!("{}", serde_json::to_string(e).unwrap_or_default());
+        }
+    }
+    if hello.capture.enabled {
+        check_the_wire(&events, &server_addr, &client_local, conn);
+    }
 
     // One stream: numbered without gaps, on a clock that never goes back.
     for (i, e) in events.iter().enumerate() {
@@ -264,6 +273,77 @@ async fn stepping_the_classic_session_shows_every_call_and_the_kernels_work() {
             }));
 }
 
+/// What the classic exchange puts on the wire, as captured.
+fn check_the_wire(events: &[Event], server: &str, client: &str, conn: SocketId) {
+    let segments: Vec<(u64, &Segment)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Segment { segment } => Some((e.seq, segment)),
+            _ => None,
+        })
+        .collect();
+    let to_server = |s: &Segment| s.from == client && s.to == server;
+    let to_client = |s: &Segment| s.from == server && s.to == client;
+
+    // The three-way handshake, each number consistent with the last.
+    let [(syn_at, syn), (_, syn_ack), (ack_at, ack)] = segments[..3] else {
+        panic!("fewer than three segments: {segments:?}")
+    };
+    assert!(to_server(syn) && syn.flags == [TcpFlag::Syn], "{syn:?}");
+    assert!(
+        to_client(syn_ack) && syn_ack.flags == [TcpFlag::Syn, TcpFlag::Ack],
+        "{syn_ack:?}"
+    );
+    assert!(to_server(ack) && ack.flags == [TcpFlag::Ack], "{ack:?}");
+    assert_eq!(syn_ack.ack, syn.seq.wrapping_add(1));
+    assert_eq!(ack.seq, syn.seq.wrapping_add(1));
+    assert_eq!(ack.ack, syn_ack.seq.wrapping_add(1));
+    assert_eq!((syn.rel_seq, syn_ack.rel_seq, syn_ack.rel_ack), (0, 0, 1));
+    assert_eq!((ack.rel_seq, ack.rel_ack), (1, 1));
+    assert!(syn
+        .options
+        .iter()
+        .any(|o| matches!(o, TcpOption::Mss { .. })));
+    assert!(syn.options.contains(&TcpOption::SackPermitted));
+
+    // In order with the calls: the handshake is on the wire before connect() returns.
+    let connect_returned = events
+        .iter()
+        .find(|e| {
+            matches!(
+                &e.kind,
+                EventKind::CallReturned {
+                    call: Call::Connect { .. },
+                    ..
+                }
+            )
+        })
+        .map(|e| e.seq)
+        .expect("connect returned");
+    assert!(syn_at < ack_at && ack_at < connect_returned);
+
+    // The data: 17 bytes to the server, 16 back.
+    let data = |dir: &dyn Fn(&Segment) -> bool| -> Vec<u8> {
+        segments
+            .iter()
+            .filter(|(_, s)| dir(s))
+            .flat_map(|(_, s)| s.payload.clone())
+            .collect()
+    };
+    assert_eq!(data(&to_server), b"Greetings, server");
+    assert_eq!(data(&to_client), b"Goodbye, client!");
+
+    // The server closed with the 17th byte unread, so its kernel reset the
+    // connection instead of closing it gracefully (RFC 2525 section 2.17,
+    // RFC 9293 section 3.6.1's "data loss" on close).
+    assert!(
+        segments
+            .iter()
+            .any(|(_, s)| to_client(s) && s.from_socket == Some(conn) && s.has(TcpFlag::Rst)),
+        "the server's close sends RST: {segments:#?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_see_identical_streams_and_a_late_one_gets_the_whole_history() {
     let relay = Relay::start().await;
@@ -292,9 +372,9 @@ async fn viewers_see_identical_streams_and_a_late_one_gets_the_whole_history() {
     );
 }
 
-/// Roughly how many bytes of JSON a viewer has received.
-fn streamed_bytes(v: &Viewer) -> usize {
-    v.received
+/// Roughly how many bytes of JSON these messages took.
+fn streamed_bytes(messages: &[RelayMessage]) -> usize {
+    messages
         .iter()
         .map(|m| serde_json::to_string(m).map_or(0, |s| s.len()))
         .sum()
@@ -364,7 +444,10 @@ async fn a_viewer_that_never_reads_holds_up_nobody_and_is_resynchronised() {
     // relay and the stalled viewer (the kernel's, both ends, are well under
     // a megabyte here) and the live buffer too.
     let mut last = 1;
-    while streamed_bytes(&active) < 2 * 1024 * 1024 {
+    let (mut streamed, mut counted) = (0, 0);
+    while streamed < 2 * 1024 * 1024 {
+        streamed += streamed_bytes(&active.received[counted..]);
+        counted = active.received.len();
         // Play through the exchange: the client ends, the server waits for the next.
         active
             .until(|e| e.actor == CLIENT && matches!(e.kind, EventKind::ActorEnded { .. }))

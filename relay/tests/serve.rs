@@ -21,7 +21,12 @@ struct Serving {
 
 impl Serving {
     fn start() -> Serving {
-        let mut child = Process::new(RELAY)
+        Serving::start_with(Process::new(RELAY))
+    }
+
+    /// `relay serve --port 0`, as `process` runs it.
+    fn start_with(mut process: Process) -> Serving {
+        let mut child = process
             .args(["serve", "--port", "0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -107,7 +112,7 @@ async fn resets_close_every_socket_of_the_old_session() {
             }
         }
         // The new session's server waits before its first call: no socket yet.
-        v.until(|e| matches!(&e.kind, EventKind::CallWaiting { call: Call::Socket }))
+        v.seen_or_until(|e| matches!(&e.kind, EventKind::CallWaiting { call: Call::Socket }))
             .await;
         assert_eq!(
             relay.open_sockets(),
@@ -116,6 +121,74 @@ async fn resets_close_every_socket_of_the_old_session() {
         );
     }
     v.send(&step(protocol::Actor::Server)).await;
+}
+
+fn running_as_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_capture_permission_the_relay_captures() {
+    if !running_as_root() {
+        // Without root this test has nothing to check: the next one covers it.
+        eprintln!("not root: capture permission is tested by the next test");
+        return;
+    }
+    let relay = Serving::start();
+    let line = relay
+        .banner
+        .iter()
+        .find(|l| l.starts_with("capture: "))
+        .expect("a capture line");
+    assert!(line.contains("capturing"), "{line}");
+    let mut v = Viewer::connect(&relay.url).await;
+    let RelayMessage::Hello(hello) = v.next().await else {
+        panic!("hello first")
+    };
+    assert!(hello.capture.enabled, "{:?}", hello.capture);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_capture_permission_the_relay_says_how_to_grant_it_and_runs_on() {
+    // As root, drop CAP_NET_RAW for the relay; otherwise it never had it.
+    let process = if running_as_root() {
+        let mut p = Process::new("setpriv");
+        p.args(["--bounding-set=-net_raw", "--inh-caps=-net_raw", RELAY]);
+        p
+    } else {
+        Process::new(RELAY)
+    };
+    let relay = Serving::start_with(process);
+    let line = relay
+        .banner
+        .iter()
+        .find(|l| l.starts_with("capture: "))
+        .expect("a capture line");
+    assert!(line.contains("capture is off"), "{line}");
+    assert!(
+        line.contains("CAP_NET_RAW") && line.contains("setcap cap_net_raw+eip"),
+        "{line}"
+    );
+
+    let mut v = Viewer::connect(&relay.url).await;
+    let RelayMessage::Hello(hello) = v.next().await else {
+        panic!("hello first")
+    };
+    assert!(!hello.capture.enabled);
+    assert!(hello.capture.reason.contains("setcap cap_net_raw+eip"));
+    // It runs on: calls are stepped and reported.
+    v.release(protocol::Actor::Server).await;
+    v.seen_or_until(|e| {
+        matches!(
+            &e.kind,
+            EventKind::CallReturned {
+                call: Call::Socket,
+                ..
+            }
+        )
+    })
+    .await;
 }
 
 #[test]

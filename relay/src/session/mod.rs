@@ -25,19 +25,20 @@ use std::{
         mpsc, Arc, Mutex, MutexGuard,
     },
     thread::{self, JoinHandle},
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime},
 };
 
 use gate::Gate;
 pub use gate::StepError;
 use protocol::{
-    Actor, Call, Ending, EventKind, FourTuple, KernelState, Mode, Scenario, SessionInfo, SocketId,
-    SocketRole,
+    Actor, Call, Ending, EventKind, FourTuple, KernelState, Mode, Scenario, Segment, SessionInfo,
+    SocketId, SocketRole, TcpFlag,
 };
 use socket2::SockRef;
 use tracer::Tracer;
 
 use crate::{
+    capture::Live,
     feed::Feed,
     pair::{self, Observer, PairError, Server},
 };
@@ -69,6 +70,8 @@ struct InCall {
     tid: libc::pid_t,
     call: Call,
     socket: Option<SocketRef>,
+    /// How many looks in a row found the thread asleep.
+    seen_asleep: u32,
     reported_blocked: bool,
 }
 
@@ -76,6 +79,37 @@ struct InCall {
 struct Sockets {
     next_id: u32,
     open: HashMap<RawFd, Tracked>,
+    /// Every address pair a socket of the session has had, kept after it
+    /// closes: the kernel sends segments for a connection after close().
+    by_tuple: HashMap<FourTuple, SocketId>,
+}
+
+impl Sockets {
+    fn named(&mut self, id: SocketId, tuple: &Option<FourTuple>) {
+        if let Some(tuple) = tuple {
+            self.by_tuple.insert(tuple.clone(), id);
+        }
+    }
+
+    /// The session's socket at `local` talking to `remote`, or listening at `local`.
+    fn at(&self, local: &str, remote: &str, listener_too: bool) -> Option<SocketId> {
+        let connected = FourTuple {
+            local: local.to_owned(),
+            remote: Some(remote.to_owned()),
+        };
+        let listening = FourTuple {
+            local: local.to_owned(),
+            remote: None,
+        };
+        self.by_tuple
+            .get(&connected)
+            .or_else(|| {
+                listener_too
+                    .then(|| self.by_tuple.get(&listening))
+                    .flatten()
+            })
+            .copied()
+    }
 }
 
 /// What a session's threads share.
@@ -87,6 +121,11 @@ pub struct Shared {
     calls: Mutex<HashMap<Actor, InCall>>,
     /// Told once when the server's `listen()` succeeds: the clients start then.
     listening: Mutex<Option<mpsc::Sender<()>>>,
+    /// The capture of the session's port, if capture is on.
+    wire: Option<Mutex<Live>>,
+    /// The wall-clock time at which the session's clock reads 0: pcap
+    /// timestamps are wall-clock.
+    wall_start: SystemTime,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -120,6 +159,7 @@ impl Shared {
         let tuple = (role != SocketRole::Fresh)
             .then(|| four_tuple(fd))
             .flatten();
+        sockets.named(id, &tuple);
         sockets.open.insert(
             fd,
             Tracked {
@@ -134,11 +174,13 @@ impl Shared {
     }
 
     /// Re-reads a socket's addresses after bind, listen or connect.
-    fn update(&self, fd: RawFd, _role: Option<SocketRole>) -> Option<SocketRef> {
+    fn update(&self, fd: RawFd) -> Option<SocketRef> {
         let mut sockets = lock(&self.sockets);
         let t = sockets.open.get_mut(&fd)?;
         t.tuple = four_tuple(fd);
-        Some((t.id, t.tuple.clone()))
+        let named = (t.id, t.tuple.clone());
+        sockets.named(named.0, &named.1);
+        Some(named)
     }
 
     /// Stops tracking `fd` (it is about to be closed), after a last look at it.
@@ -156,6 +198,7 @@ impl Shared {
                 tid,
                 call: call.clone(),
                 socket,
+                seen_asleep: 0,
                 reported_blocked: false,
             },
         );
@@ -165,11 +208,72 @@ impl Shared {
         lock(&self.calls).remove(&actor);
     }
 
+    /// Reports every segment captured since the last look, naming the
+    /// session's sockets at each end.
+    fn drain_wire(&self) {
+        let Some(wire) = &self.wire else {
+            return;
+        };
+        let mut wire = lock(wire);
+        for captured in wire.drain() {
+            let d = captured.decoded;
+            let (from, to) = (d.from.to_string(), d.to.to_string());
+            let (from_socket, to_socket) = {
+                let sockets = lock(&self.sockets);
+                (
+                    sockets.at(&from, &to, false),
+                    sockets.at(&to, &from, d.flags.contains(&TcpFlag::Syn)),
+                )
+            };
+            let wire_us = captured
+                .at
+                .duration_since(self.wall_start)
+                .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+            let segment = Segment {
+                from,
+                to,
+                from_socket,
+                to_socket,
+                flags: d.flags,
+                seq: d.seq,
+                ack: d.ack,
+                rel_seq: captured.rel_seq,
+                rel_ack: captured.rel_ack,
+                window: d.window,
+                options: d.options,
+                len: d.payload.len(),
+                payload: d.payload,
+                wire_us,
+            };
+            self.emit(
+                Actor::Wire,
+                from_socket.map(|id| (id, None)),
+                EventKind::Segment { segment },
+            );
+        }
+    }
+
+    /// The session's capture as a pcap file, if capture is on.
+    pub fn pcap(&self) -> Option<Vec<u8>> {
+        self.wire.as_ref().map(|wire| lock(wire).pcap())
+    }
+
     /// Reports calls that have gone to sleep in the kernel since the last look.
+    ///
+    /// A call is blocked when its thread is asleep at two looks in a row: a
+    /// call that only waits a moment for a lock (our own probe's, say) is
+    /// not waiting for the network.
     fn probe_calls(&self) {
         let mut calls = lock(&self.calls);
         for (&actor, call) in calls.iter_mut() {
-            if !call.reported_blocked && kernel::thread_sleeping(call.tid) {
+            if call.reported_blocked {
+                continue;
+            }
+            call.seen_asleep = match kernel::thread_sleeping(call.tid) {
+                true => call.seen_asleep + 1,
+                false => 0,
+            };
+            if call.seen_asleep >= 2 {
                 call.reported_blocked = true;
                 self.emit(
                     actor,
@@ -272,10 +376,13 @@ pub struct Session {
 
 impl Session {
     /// Starts session `id` of `scenario`, its programs waiting for the first step.
+    /// With `capture`, the session's segments are captured too; if that
+    /// fails the session runs without them, and the relay says why.
     pub fn start(
         id: u64,
         scenario: Scenario,
         mode: Mode,
+        capture: bool,
         feed: Arc<Feed>,
     ) -> std::io::Result<Self> {
         let port = match scenario.port {
@@ -292,6 +399,18 @@ impl Session {
             mode,
         };
         feed.begin_session(info.clone());
+        let wall_start = SystemTime::now();
+        let wire = if capture {
+            match Live::open(port) {
+                Ok(live) => Some(Mutex::new(live)),
+                Err(reason) => {
+                    eprintln!("relay: session {id}: {reason}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let (listening, server_listens) = mpsc::channel();
         let shared = Arc::new(Shared {
             id,
@@ -300,6 +419,8 @@ impl Session {
             sockets: Mutex::default(),
             calls: Mutex::default(),
             listening: Mutex::new(Some(listening)),
+            wire,
+            wall_start,
         });
         let stop_probing = Arc::new(AtomicBool::new(false));
         let session = Session {
@@ -316,6 +437,7 @@ impl Session {
         threads.spawn("prober", move || {
             while !stop_probing.load(Ordering::Relaxed) {
                 shared.probe_calls();
+                shared.drain_wire();
                 shared.probe_sockets();
                 thread::sleep(PROBE_INTERVAL);
             }
@@ -351,6 +473,12 @@ impl Session {
 
     pub fn info(&self) -> &SessionInfo {
         &self.info
+    }
+
+    /// The session's segments so far as a pcap file, if it captures.
+    pub fn pcap(&self) -> Option<Vec<u8>> {
+        self.shared.drain_wire();
+        self.shared.pcap()
     }
 
     /// Releases one waiting call (see [`Command::Step`](protocol::Command::Step)).

@@ -60,6 +60,8 @@ impl Observer for Tracer {
                 return Err(io::Error::other("the session was reset"));
             }
         }
+        // What the wire carried while this program waited comes first.
+        self.shared.drain_wire();
         if let (Call::Close, Some(fd)) = (call, fd) {
             self.closing = self.shared.forget(fd);
         }
@@ -74,43 +76,18 @@ impl Observer for Tracer {
     }
 
     fn after(&mut self, fd: Option<RawFd>, call: &Call, result: &CallResult) {
-        self.shared.leave_call(self.actor);
         let shared = &self.shared;
-        let on = fd.and_then(|fd| shared.socket(fd));
-        let returned = |socket| {
-            shared.emit(
-                self.actor,
-                socket,
-                EventKind::CallReturned {
-                    call: call.clone(),
-                    result: result.clone(),
-                },
-            )
-        };
-        match (call, result, fd) {
+        shared.leave_call(self.actor);
+        // First learn what the call changed (a new socket, a socket's
+        // addresses), so the segments it caused can name their sockets...
+        let change = match (call, result, fd) {
             (Call::Socket, &CallResult::Socket { fd: new, .. }, _) => {
                 let opened = shared.track(new, self.actor, SocketRole::Fresh);
-                returned(Some(opened.clone()));
-                shared.emit(
-                    self.actor,
-                    Some(opened),
-                    EventKind::SocketOpened {
-                        role: SocketRole::Fresh,
-                        fd: new,
-                    },
-                );
+                Change::Opened(Some(opened.clone()), opened, SocketRole::Fresh, new)
             }
-            (Call::Accept, &CallResult::Socket { fd: new, .. }, _) => {
-                returned(on);
+            (Call::Accept, &CallResult::Socket { fd: new, .. }, Some(fd)) => {
                 let opened = shared.track(new, self.actor, SocketRole::Accepted);
-                shared.emit(
-                    self.actor,
-                    Some(opened),
-                    EventKind::SocketOpened {
-                        role: SocketRole::Accepted,
-                        fd: new,
-                    },
-                );
+                Change::Opened(shared.socket(fd), opened, SocketRole::Accepted, new)
             }
             (
                 Call::Bind { .. } | Call::Listen { .. } | Call::Connect { .. },
@@ -122,23 +99,49 @@ impl Observer for Tracer {
                     Call::Connect { .. } => Some(SocketRole::Connected),
                     _ => None,
                 };
-                let updated = shared.update(fd, role);
-                returned(updated.clone());
+                Change::Updated(shared.update(fd), role)
+            }
+            (Call::Close, _, _) => Change::Closed(self.closing.take()),
+            _ => Change::None(fd.and_then(|fd| shared.socket(fd))),
+        };
+        // ...then report those segments: they crossed the wire before the
+        // call returned (a connect's handshake, a send's data).
+        shared.drain_wire();
+        let returned = |socket: Option<SocketRef>| {
+            shared.emit(
+                self.actor,
+                socket,
+                EventKind::CallReturned {
+                    call: call.clone(),
+                    result: result.clone(),
+                },
+            )
+        };
+        match change {
+            Change::Opened(on, opened, role, fd) => {
+                returned(on);
+                shared.emit(
+                    self.actor,
+                    Some(opened),
+                    EventKind::SocketOpened { role, fd },
+                );
+            }
+            Change::Updated(socket, role) => {
+                returned(socket.clone());
                 if let Some(role) = role {
-                    shared.emit(self.actor, updated, EventKind::SocketUpdated { role });
+                    shared.emit(self.actor, socket, EventKind::SocketUpdated { role });
                 }
                 if role == Some(SocketRole::Listener) && self.actor == Actor::Server {
                     shared.server_listening();
                 }
             }
-            (Call::Close, _, _) => {
-                let closed = self.closing.take();
-                returned(closed.clone());
-                if closed.is_some() {
-                    shared.emit(self.actor, closed, EventKind::SocketClosed);
+            Change::Closed(socket) => {
+                returned(socket.clone());
+                if socket.is_some() {
+                    shared.emit(self.actor, socket, EventKind::SocketClosed);
                 }
             }
-            _ => returned(on),
+            Change::None(socket) => returned(socket),
         }
         shared.probe_sockets();
     }
@@ -169,4 +172,16 @@ impl Observer for Tracer {
             },
         );
     }
+}
+
+/// What a returned call did to the session's sockets.
+enum Change {
+    /// A new socket (from `socket()`, or from `accept()` on the first one).
+    Opened(Option<SocketRef>, SocketRef, SocketRole, RawFd),
+    /// A socket got addresses, and maybe a role.
+    Updated(Option<SocketRef>, Option<SocketRole>),
+    /// A socket was closed.
+    Closed(Option<SocketRef>),
+    /// Nothing changed; the call was on this socket.
+    None(Option<SocketRef>),
 }

@@ -5,8 +5,9 @@
 use std::{sync::Arc, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
-use protocol::{Actor, Call, CaptureStatus, Command, Event, EventKind, RelayMessage, Scenario};
+use protocol::{Actor, Call, Command, Event, EventKind, RelayMessage, Scenario};
 use tcpstep_relay::{
+    capture,
     feed::LIVE_BUFFER,
     host::Host,
     hub::{self, OriginPolicy},
@@ -36,10 +37,8 @@ impl Relay {
             .await
             .expect("bind the hub");
         let addr = listener.local_addr().expect("hub address");
-        let capture = CaptureStatus {
-            enabled: false,
-            reason: "not in tests".into(),
-        };
+        // Capture as the machine allows: on as root or with CAP_NET_RAW.
+        let capture = capture::status();
         let host = Host::start(Scenario::classic(), capture, live_buffer).expect("first session");
         let allow: Vec<String> = allow.iter().map(|s| s.to_string()).collect();
         let origins = OriginPolicy::new(addr, &allow);
@@ -105,11 +104,21 @@ impl Viewer {
 
     /// The next frame, whatever it is.
     pub async fn next_frame(&mut self) -> Message {
-        tokio::time::timeout(PATIENCE, self.ws.next())
-            .await
-            .expect("a message in time")
-            .expect("the connection is open")
-            .expect("a frame")
+        let Ok(frame) = tokio::time::timeout(PATIENCE, self.ws.next()).await else {
+            let tail: Vec<String> = self
+                .received
+                .iter()
+                .rev()
+                .take(12)
+                .rev()
+                .map(|m| serde_json::to_string(m).unwrap_or_default())
+                .collect();
+            panic!(
+                "no message within {PATIENCE:?}; the last ones:\n{}",
+                tail.join("\n")
+            );
+        };
+        frame.expect("the connection is open").expect("a frame")
     }
 
     pub async fn next(&mut self) -> RelayMessage {
@@ -147,8 +156,33 @@ impl Viewer {
         }
     }
 
-    /// Waits until `actor` stops before a call, and returns the call.
+    /// The first event of the current session, already received or still
+    /// to come, that matches.
+    pub async fn seen_or_until(&mut self, what: impl Fn(&Event) -> bool) -> Event {
+        match self.session_events().into_iter().find(|e| what(e)) {
+            Some(e) => e,
+            None => self.until(what).await,
+        }
+    }
+
+    /// The call `actor` waits before now (perhaps seen while looking for
+    /// something else), or the next one it stops before.
     pub async fn waiting(&mut self, actor: Actor) -> Call {
+        let mut pending = None;
+        for e in self
+            .session_events()
+            .into_iter()
+            .filter(|e| e.actor == actor)
+        {
+            match e.kind {
+                EventKind::CallWaiting { call } => pending = Some(call),
+                EventKind::CallEntered { .. } => pending = None,
+                _ => {}
+            }
+        }
+        if let Some(call) = pending {
+            return call;
+        }
         let e = self
             .until(|e| e.actor == actor && matches!(e.kind, EventKind::CallWaiting { .. }))
             .await;
@@ -156,6 +190,42 @@ impl Viewer {
             EventKind::CallWaiting { call } => call,
             _ => unreachable!(),
         }
+    }
+
+    /// Steps `actor` and waits until its call has entered the kernel.
+    pub async fn release(&mut self, actor: Actor) {
+        let entered_before = self.entered(actor);
+        self.send(&step(actor)).await;
+        while self.entered(actor) == entered_before {
+            self.next_event().await;
+        }
+    }
+
+    fn entered(&self, actor: Actor) -> usize {
+        self.session_events()
+            .iter()
+            .filter(|e| {
+                e.actor == actor
+                    && matches!(&e.kind, EventKind::CallEntered { call }
+                        if !matches!(call, Call::Getsockname | Call::Getpeername))
+            })
+            .count()
+    }
+
+    /// The events of the current session (since the last `session` message).
+    pub fn session_events(&self) -> Vec<Event> {
+        let start = self
+            .received
+            .iter()
+            .rposition(|m| matches!(m, RelayMessage::Session(_)))
+            .map_or(0, |i| i + 1);
+        self.received[start..]
+            .iter()
+            .filter_map(|m| match m {
+                RelayMessage::Event(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Every event received so far.

@@ -1,0 +1,143 @@
+//! The wire: the session's TCP segments, captured on the loopback interface
+//! with libpcap.
+//!
+//! Capturing needs `CAP_NET_RAW`. Without it the relay says so, once, with the
+//! command that grants it, and runs on with calls and kernel state only.
+//!
+//! The capture is non-blocking and read on demand ([`Live::drain`]): the
+//! session reads it before and after every call, and its prober reads it
+//! every few milliseconds, so a segment is reported in order with the calls
+//! that caused it and a session never waits on libpcap to end.
+
+pub mod parse;
+pub mod pcap_file;
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use protocol::{CaptureStatus, TcpFlag};
+
+use parse::Decoded;
+use pcap_file::Frame;
+
+/// The interface the pair talks over.
+pub const INTERFACE: &str = "lo";
+
+/// Whether this process can capture, and what a viewer should be told.
+pub fn status() -> CaptureStatus {
+    match open_lo() {
+        Ok(_) => CaptureStatus {
+            enabled: true,
+            reason: format!("capturing each session's TCP segments on {INTERFACE}"),
+        },
+        Err(err) => CaptureStatus {
+            enabled: false,
+            reason: denied_reason(&err),
+        },
+    }
+}
+
+fn denied_reason(err: &pcap::Error) -> String {
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "path/to/relay".to_owned());
+    format!(
+        "capture is off: cannot capture on {INTERFACE} ({err}); it needs CAP_NET_RAW: \
+         run `sudo setcap cap_net_raw+eip {exe}` (or run the relay as root). \
+         Calls and kernel state are still shown"
+    )
+}
+
+fn open_lo() -> Result<pcap::Capture<pcap::Active>, pcap::Error> {
+    pcap::Capture::from_device(INTERFACE)?
+        .immediate_mode(true)
+        .snaplen(pcap_file::SNAPLEN as i32)
+        .timeout(10)
+        .open()
+}
+
+/// A segment as captured, with Wireshark's relative numbers.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    pub at: SystemTime,
+    pub decoded: Decoded,
+    pub rel_seq: u32,
+    pub rel_ack: u32,
+}
+
+/// A running capture of one session's port.
+pub struct Live {
+    capture: pcap::Capture<pcap::Active>,
+    frames: Vec<Frame>,
+    /// Each direction's initial sequence number: its SYN's, or the first seen.
+    isn: HashMap<(SocketAddr, SocketAddr), u32>,
+}
+
+impl Live {
+    /// Starts capturing TCP to and from `port` on the loopback interface.
+    pub fn open(port: u16) -> Result<Live, String> {
+        let start = || -> Result<_, pcap::Error> {
+            let mut capture = open_lo()?;
+            capture.filter(&format!("tcp port {port}"), true)?;
+            capture.setnonblock()
+        };
+        let capture = start().map_err(|e| denied_reason(&e))?;
+        Ok(Live {
+            capture,
+            frames: Vec::new(),
+            isn: HashMap::new(),
+        })
+    }
+
+    /// Every segment captured since the last drain, oldest first.
+    pub fn drain(&mut self) -> Vec<Captured> {
+        let mut out = Vec::new();
+        // Until there is nothing more for now (non-blocking), or the capture ended.
+        while let Ok(packet) = self.capture.next_packet() {
+            let ts = packet.header.ts;
+            let (sec, usec) = (
+                u32::try_from(ts.tv_sec).unwrap_or(0),
+                u32::try_from(ts.tv_usec).unwrap_or(0),
+            );
+            let at = UNIX_EPOCH + Duration::new(sec.into(), usec.saturating_mul(1000));
+            let frame = Frame {
+                ts_sec: sec,
+                ts_usec: usec,
+                orig_len: packet.header.len,
+                data: packet.data.to_vec(),
+            };
+            if let Some(decoded) = parse::decode(&frame.data) {
+                out.push(self.number(decoded, at));
+            }
+            self.frames.push(frame);
+        }
+        out
+    }
+
+    fn number(&mut self, decoded: Decoded, at: SystemTime) -> Captured {
+        let forward = (decoded.from, decoded.to);
+        let backward = (decoded.to, decoded.from);
+        if decoded.flags.contains(&TcpFlag::Syn) {
+            self.isn.insert(forward, decoded.seq);
+        }
+        let base = *self.isn.entry(forward).or_insert(decoded.seq);
+        let rel_ack = match self.isn.get(&backward) {
+            Some(&peer) if decoded.flags.contains(&TcpFlag::Ack) => decoded.ack.wrapping_sub(peer),
+            _ => 0,
+        };
+        Captured {
+            at,
+            rel_seq: decoded.seq.wrapping_sub(base),
+            rel_ack,
+            decoded,
+        }
+    }
+
+    /// Everything captured so far, as a pcap file.
+    pub fn pcap(&self) -> Vec<u8> {
+        pcap_file::write(&self.frames)
+    }
+}
