@@ -1,43 +1,192 @@
-//! The root component.
+//! The root component: connects to the relay, keeps the model, lays out the panels.
 
-use protocol::classic::{CLIENT_EXPECTS, GREETING, REPLY, SERVER_EXPECTS};
+use std::rc::Rc;
+
+use gloo_events::EventListener;
+use protocol::{Command, Mode, Scenario};
+use wasm_bindgen::JsCast;
+use web_sys::KeyboardEvent;
 use yew::prelude::*;
 
-/// The page: what tcpstep shows, and the pair it shows it with.
+use crate::{
+    components::{
+        controls::Controls, ladder::Ladder, recv_all::RecvAllPanel, sockets::SocketsBoard,
+        status::StatusBar, terminal::Terminal,
+    },
+    model::{Action, Model},
+    relay_link::RelayLink,
+    url::Params,
+};
+
+/// The model as the page holds it: every action makes a new one (sharing
+/// nothing mutable with what components were given).
+#[derive(Default)]
+struct State(Rc<Model>);
+
+impl Reducible for State {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut model = Model::clone(&self.0);
+        model.apply(action);
+        Rc::new(State(Rc::new(model)))
+    }
+}
+
+/// The model as components receive it: compared by identity, since every
+/// change makes a new one, so that no render compares whole sessions.
+#[derive(Clone)]
+pub struct Snapshot(pub Rc<Model>);
+
+impl PartialEq for Snapshot {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::ops::Deref for Snapshot {
+    type Target = Model;
+    fn deref(&self) -> &Model {
+        &self.0
+    }
+}
+
+fn page_params() -> Params {
+    let location = web_sys::window().map(|w| w.location());
+    let origin = location
+        .as_ref()
+        .and_then(|l| l.origin().ok())
+        .unwrap_or_default();
+    let search = location
+        .as_ref()
+        .and_then(|l| l.search().ok())
+        .unwrap_or_default();
+    Params::parse(&origin, &search)
+}
+
 #[component]
 pub fn App() -> Html {
-    let greeting = String::from_utf8_lossy(GREETING).into_owned();
-    let reply = String::from_utf8_lossy(REPLY).into_owned();
-    html! {
-        <main class="page">
-            <header>
-                <h1>{ "tcpstep" }</h1>
-                <p class="tagline">
-                    { "Step through a real TCP connection, one system call at a time." }
-                </p>
-            </header>
-            <section class="pair" aria-label="The programs under the microscope">
-                <article class="program" id="server">
-                    <h2>{ "server" }</h2>
-                    <ol>
-                        <li><code>{ "socket() · setsockopt(SO_REUSEADDR) · bind() · listen(1)" }</code></li>
-                        <li><code>{ "accept()" }</code></li>
-                        <li><code>{ format!("recv_all({SERVER_EXPECTS})") }</code></li>
-                        <li><code>{ format!("send_all(b\"{reply}\")") }</code></li>
-                        <li><code>{ "close()" }</code></li>
-                    </ol>
-                </article>
-                <article class="program" id="client">
-                    <h2>{ "client" }</h2>
-                    <ol>
-                        <li><code>{ "socket() · connect()" }</code></li>
-                        <li><code>{ format!("send_all(b\"{greeting}\")") }</code>
-                            <span class="note">{ format!("{} bytes", GREETING.len()) }</span></li>
-                        <li><code>{ format!("recv_all({CLIENT_EXPECTS})") }</code></li>
-                        <li><code>{ "close()" }</code></li>
-                    </ol>
-                </article>
-            </section>
-        </main>
+    let state = use_reducer(State::default);
+    let model = Snapshot(state.0.clone());
+    let params = use_memo((), |_| page_params());
+    let link = use_mut_ref(|| None::<RelayLink>);
+    let speed = use_state(|| params.speed_ms);
+
+    {
+        let link = link.clone();
+        let dispatcher = state.dispatcher();
+        let url = params.relay.clone();
+        use_effect_with((), move |_| {
+            let on_action = Callback::from(move |action| dispatcher.dispatch(action));
+            *link.borrow_mut() = Some(RelayLink::open(url, on_action));
+            move || drop(link.borrow_mut().take())
+        });
     }
+
+    let send = {
+        let link = link.clone();
+        let dispatcher = state.dispatcher();
+        Callback::from(move |command: Command| {
+            let sent = match link.borrow().as_ref() {
+                Some(link) => link.send(&command),
+                None => Err("not connected to the relay".to_owned()),
+            };
+            if let Err(why) = sent {
+                dispatcher.dispatch(Action::Garbled(format!("cannot send: {why}")));
+            }
+        })
+    };
+
+    // What the URL asks for, once the relay has said hello.
+    {
+        let send = send.clone();
+        let params = params.clone();
+        let hello_session = model.hello.as_ref().map(|h| h.session.clone());
+        use_effect_with(hello_session.as_ref().map(|s| s.id), move |_| {
+            if let Some(session) = hello_session {
+                if let Some(name) = &params.scenario {
+                    if *name != session.scenario.name {
+                        send.emit(Command::Reset {
+                            scenario: Some(Scenario {
+                                name: name.clone(),
+                                ..Scenario::classic()
+                            }),
+                        });
+                    }
+                }
+                if params.autoplay && session.mode == Mode::Paused {
+                    send.emit(Command::Play {
+                        interval_ms: params.speed_ms,
+                    });
+                }
+            }
+        });
+    }
+
+    // Keyboard: space plays or pauses, → steps, R resets.
+    {
+        let send = send.clone();
+        let playing = matches!(model.mode(), Mode::Playing { .. });
+        let speed = *speed;
+        use_effect_with((playing, speed), move |_| {
+            let listener = web_sys::window()
+                .and_then(|w| w.document())
+                .map(|document| {
+                    EventListener::new(&document, "keydown", move |event| {
+                        let Some(key) = event.dyn_ref::<KeyboardEvent>() else {
+                            return;
+                        };
+                        if key.ctrl_key() || key.meta_key() || key.alt_key() || typing(event) {
+                            return;
+                        }
+                        let command = match key.key().as_str() {
+                            " " if playing => Command::Pause,
+                            " " => Command::Play { interval_ms: speed },
+                            "ArrowRight" => Command::Step { actor: None },
+                            "r" | "R" => Command::Reset { scenario: None },
+                            _ => return,
+                        };
+                        event.prevent_default();
+                        send.emit(command);
+                    })
+                });
+            move || drop(listener)
+        });
+    }
+
+    let snapshot = model.clone();
+    let on_speed = {
+        let speed = speed.clone();
+        Callback::from(move |ms| speed.set(ms))
+    };
+    let on_dismiss = {
+        let dispatcher = state.dispatcher();
+        Callback::from(move |_| dispatcher.dispatch(Action::Dismiss))
+    };
+    html! {
+        <div class="page">
+            <header class="masthead">
+                <h1>{ "tcpstep" }</h1>
+                <p class="tagline">{ "A real TCP connection, one system call at a time." }</p>
+            </header>
+            <StatusBar model={snapshot.clone()} {on_dismiss} />
+            <Controls model={snapshot.clone()} send={send.clone()} speed={*speed} {on_speed} />
+            <main class="panels">
+                <Ladder model={snapshot.clone()} />
+                <div class="side">
+                    <SocketsBoard model={snapshot.clone()} />
+                    <RecvAllPanel model={snapshot.clone()} />
+                    <Terminal model={snapshot} />
+                </div>
+            </main>
+        </div>
+    }
+}
+
+/// Whether a key press is someone typing in a form field.
+fn typing(event: &web_sys::Event) -> bool {
+    event
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"))
 }

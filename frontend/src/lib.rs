@@ -1,7 +1,12 @@
 //! The tcpstep visualiser, a Yew app compiled to wasm.
 //!
-//! `app` is the root component. The page grows into the live view of a relay
-//! session: a pure model (events in, view state out, tested natively) and the
-//! small components that draw it.
+//! [`model`] is plain Rust: relay messages in, view state out, tested
+//! natively. The components draw a [`model::View`] and send commands;
+//! `relay_link` keeps the WebSocket to the relay open, reconnecting with
+//! backoff, and `url` reads the page's parameters.
 
 pub mod app;
+mod components;
+pub mod model;
+mod relay_link;
+mod url;

@@ -1,0 +1,174 @@
+//! Step, play, pause, reset: each button says why when it cannot be used.
+
+use protocol::{Actor, Command, Mode};
+use wasm_bindgen::JsCast;
+use web_sys::HtmlSelectElement;
+use yew::prelude::*;
+
+use super::call_text;
+use crate::app::Snapshot;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub model: Snapshot,
+    pub send: Callback<Command>,
+    /// The play interval, in milliseconds.
+    pub speed: u64,
+    pub on_speed: Callback<u64>,
+}
+
+/// Play intervals on offer, in milliseconds.
+const SPEEDS: &[(u64, &str)] = &[
+    (1500, "slow"),
+    (600, "normal"),
+    (250, "fast"),
+    (60, "very fast"),
+];
+
+#[component]
+pub fn Controls(props: &Props) -> Html {
+    let model = &props.model;
+    let live = model.is_live();
+    let waiting = model.view.waiting();
+    let playing = matches!(model.mode(), Mode::Playing { .. });
+    let offline = (!live).then_some("Not connected to the relay");
+
+    let next = waiting
+        .first()
+        .map(|(actor, call)| format!("{actor}: {}", call_text(call)));
+    let step_all_reason = offline.map(str::to_owned).or_else(|| {
+        waiting.is_empty().then(|| {
+            "No program is waiting for a step: each is asleep in the kernel or has ended".to_owned()
+        })
+    });
+
+    let button = |label: String, title: String, disabled: Option<String>, command: Command| {
+        let send = props.send.clone();
+        let onclick = Callback::from(move |_: MouseEvent| send.emit(command.clone()));
+        let title = disabled.clone().unwrap_or(title);
+        html! {
+            <button {onclick} disabled={disabled.is_some()} title={title.clone()} aria-label={format!("{label}: {title}")}>
+                { label }
+            </button>
+        }
+    };
+
+    // One button per program, so a person can choose who goes next.
+    let mut actors: Vec<Actor> = model
+        .view
+        .actors
+        .keys()
+        .copied()
+        .filter(|a| matches!(a, Actor::Server | Actor::Client(_)))
+        .collect();
+    actors.sort();
+    let per_actor = actors.into_iter().map(|actor| {
+        let call = waiting.iter().find(|(a, _)| *a == actor).map(|(_, c)| *c);
+        let disabled = offline.map(str::to_owned).or_else(|| {
+            call.is_none().then(|| {
+                format!("The {actor} is not waiting for a step: it is asleep in the kernel or has ended")
+            })
+        });
+        let title = call.map_or_else(String::new, |c| format!("Release the {actor}'s {}", call_text(c)));
+        button(
+            format!("Step {actor}"),
+            title,
+            disabled,
+            Command::Step { actor: Some(actor) },
+        )
+    });
+
+    let play_pause = if playing {
+        button(
+            "Pause".into(),
+            "Stop releasing calls (space)".into(),
+            offline.map(str::to_owned),
+            Command::Pause,
+        )
+    } else {
+        button(
+            "Play".into(),
+            "Release waiting calls one after another (space)".into(),
+            offline.map(str::to_owned),
+            Command::Play {
+                interval_ms: props.speed,
+            },
+        )
+    };
+
+    let on_speed = {
+        let on_speed = props.on_speed.clone();
+        Callback::from(move |e: Event| {
+            let value = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlSelectElement>().ok())
+                .and_then(|s| s.value().parse().ok());
+            if let Some(ms) = value {
+                on_speed.emit(ms);
+            }
+        })
+    };
+
+    let scenarios = model
+        .hello
+        .as_ref()
+        .map(|h| h.scenarios.clone())
+        .unwrap_or_default();
+    let current = model.session.as_ref().map(|s| s.scenario.name.clone());
+    let on_scenario = {
+        let send = props.send.clone();
+        let scenarios = scenarios.clone();
+        Callback::from(move |e: Event| {
+            let name = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlSelectElement>().ok())
+                .map(|s| s.value());
+            if let Some(scenario) = scenarios.iter().find(|s| Some(&s.name) == name.as_ref()) {
+                send.emit(Command::Reset {
+                    scenario: Some(scenario.clone()),
+                });
+            }
+        })
+    };
+
+    html! {
+        <section class="controls" aria-label="Controls">
+            { button(
+                "Step".into(),
+                next.clone().map_or_else(String::new, |n| format!("Release the next call in line: {n} (→)")),
+                step_all_reason,
+                Command::Step { actor: None },
+            ) }
+            { for per_actor }
+            { play_pause }
+            <label class="speed">
+                { "Speed " }
+                <select onchange={on_speed} aria-label="Play speed">
+                    { for SPEEDS.iter().map(|&(ms, name)| html! {
+                        <option value={ms.to_string()} selected={ms == props.speed}>{ format!("{name} ({ms} ms)") }</option>
+                    }) }
+                </select>
+            </label>
+            { button(
+                "Reset".into(),
+                "Close every socket and start the session again (R)".into(),
+                offline.map(str::to_owned),
+                Command::Reset { scenario: None },
+            ) }
+            <label class="scenario">
+                { "Scenario " }
+                <select onchange={on_scenario} disabled={!live} aria-label="Scenario">
+                    { for scenarios.iter().map(|s| html! {
+                        <option value={s.name.clone()} selected={Some(&s.name) == current.as_ref()}>{ s.name.clone() }</option>
+                    }) }
+                </select>
+            </label>
+            <span class="next" aria-live="polite">
+                { next.map_or_else(
+                    || if playing { "Playing…".to_owned() } else { String::new() },
+                    |n| format!("Next in line: {n}"),
+                ) }
+            </span>
+        </section>
+    }
+}

@@ -1,0 +1,115 @@
+//! Every socket of the session: the listener, and each connection socket
+//! `accept()` hands out, each with its 4-tuple, TCP state and queues.
+
+use protocol::{SocketRole, TcpState};
+use yew::prelude::*;
+
+use super::actor_class;
+use crate::{app::Snapshot, model::SocketView};
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub model: Snapshot,
+}
+
+fn role_text(role: SocketRole) -> &'static str {
+    match role {
+        SocketRole::Fresh => "new socket",
+        SocketRole::Listener => "listening socket",
+        SocketRole::Accepted => "connection socket (from accept)",
+        SocketRole::Connected => "connected socket",
+    }
+}
+
+fn state_class(state: TcpState) -> &'static str {
+    match state {
+        TcpState::Listen => "st-listen",
+        TcpState::Established => "st-established",
+        TcpState::SynSent | TcpState::SynRecv | TcpState::NewSynRecv => "st-opening",
+        TcpState::Close => "st-close",
+        _ => "st-closing",
+    }
+}
+
+fn card(s: &SocketView) -> Html {
+    let tuple = match &s.tuple {
+        Some(t) => match &t.remote {
+            Some(remote) => {
+                html! { <p class="tuple"><code>{ t.local.clone() }</code>{ " ⇄ " }<code>{ remote.clone() }</code></p> }
+            }
+            None => html! { <p class="tuple"><code>{ t.local.clone() }</code>{ " (no peer)" }</p> },
+        },
+        None => html! { <p class="tuple unbound">{ "no address yet" }</p> },
+    };
+    let state = s.kernel.as_ref().map(|k| {
+        let queues = match (k.accept_queue, k.backlog) {
+            (Some(queued), Some(backlog)) => html! {
+                <p class="queues">
+                    { format!("accept queue {queued} / backlog {backlog}") }
+                    <span class="queue-boxes" aria-hidden="true">
+                        { for (0..backlog.max(queued)).map(|i| html! {
+                            <span class={classes!("qbox", (i < queued).then_some("full"))}></span>
+                        }) }
+                    </span>
+                </p>
+            },
+            _ => html! {
+                <p class="queues">{ format!("receive queue {} B · send queue {} B", k.recv_queue, k.send_queue) }</p>
+            },
+        };
+        // Once the program has closed it, the socket has no descriptor to
+        // ask the kernel through: what it showed last is all we know.
+        let prefix = (!s.is_open()).then_some("last seen ");
+        html! {
+            <>
+                <p>
+                    { for prefix }
+                    <span class={classes!("tcp-state", state_class(k.state))}>{ k.state.name() }</span>
+                </p>
+                { queues }
+            </>
+        }
+    });
+    let path = (s.states.len() > 1).then(|| {
+        let names: Vec<&str> = s.states.iter().map(|st| st.name()).collect();
+        html! { <p class="path" title="Every state the kernel reported, in order">{ names.join(" → ") }</p> }
+    });
+    let closed = s.closed_seq.map(|seq| {
+        html! {
+            <p class="closed-note">{ format!("closed by the {} (event {seq})", s.owner) }</p>
+        }
+    });
+    html! {
+        <article class={classes!("socket", actor_class(s.owner), (!s.is_open()).then_some("closed"))}
+                 aria-label={format!("socket {} of the {}", s.id, s.owner)}>
+            <header>
+                <span class="sid">{ format!("{}", s.id) }</span>
+                <span class="role">{ role_text(s.role) }</span>
+                <span class="fd">{ format!("fd {}", s.fd) }</span>
+            </header>
+            { tuple }
+            { for state }
+            { for path }
+            { for closed }
+        </article>
+    }
+}
+
+#[component]
+pub fn SocketsBoard(props: &Props) -> Html {
+    let view = &props.model.view;
+    let (open, closed): (Vec<&SocketView>, Vec<&SocketView>) =
+        view.sockets.values().partition(|s| s.is_open());
+    html! {
+        <section class="panel sockets" aria-label="Sockets">
+            <h2>{ "Sockets" }</h2>
+            if view.sockets.is_empty() {
+                <p class="empty">{ "No socket yet: the programs wait for their first step." }</p>
+            }
+            <div class="socket-grid">
+                { for open.into_iter().map(card) }
+                { for closed.into_iter().map(card) }
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,75 @@
+//! The connection, the capture, the session, and anything the relay refused.
+
+use yew::prelude::*;
+
+use crate::{app::Snapshot, model::Link};
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub model: Snapshot,
+    pub on_dismiss: Callback<()>,
+}
+
+#[component]
+pub fn StatusBar(props: &Props) -> Html {
+    let model = &props.model;
+    let (class, text) = match &model.link {
+        Link::Connecting { attempt: 0 } => ("connecting", "Connecting to the relay…".to_owned()),
+        Link::Connecting { attempt } => (
+            "connecting",
+            format!("Reconnecting (attempt {})…", attempt + 1),
+        ),
+        Link::Live => ("live", "Live".to_owned()),
+        Link::Lost {
+            retry_ms, reason, ..
+        } => (
+            "lost",
+            format!(
+                "Relay gone ({reason}); retrying in {:.1} s. Is `relay serve` running?",
+                f64::from(*retry_ms) / 1000.0
+            ),
+        ),
+    };
+    let capture = model.hello.as_ref().map(|h| {
+        let (class, label) = if h.capture.enabled {
+            ("capture on", "wire: captured")
+        } else {
+            ("capture off", "wire: not captured")
+        };
+        html! { <span class={class} title={h.capture.reason.clone()}>{ label }</span> }
+    });
+    let capture_reason = model
+        .hello
+        .as_ref()
+        .filter(|h| !h.capture.enabled)
+        .map(|h| html! { <p class="capture-reason">{ h.capture.reason.clone() }</p> });
+    let session = model.session.as_ref().map(|s| {
+        html! {
+            <span class="session">
+                { format!("session {} · {} · server at {}", s.id, s.scenario.name, s.server_addr) }
+            </span>
+        }
+    });
+    let notice = model.notice.as_ref().map(|text| {
+        let dismiss = props.on_dismiss.reform(|_: MouseEvent| ());
+        html! {
+            <div class="notice" role="alert">
+                <span>{ text.clone() }</span>
+                <button onclick={dismiss} aria-label="Dismiss this message">{ "×" }</button>
+            </div>
+        }
+    });
+    html! {
+        <section class="status" aria-label="Connection">
+            <div class="status-line">
+                <span class={classes!("link", class)} role="status" aria-live="polite">
+                    <span class="dot" aria-hidden="true"></span>{ text }
+                </span>
+                { for capture }
+                { for session }
+            </div>
+            { for capture_reason }
+            { for notice }
+        </section>
+    }
+}

@@ -1,0 +1,34 @@
+//! What the programs printed, as a terminal shows it.
+
+use protocol::Actor;
+use yew::prelude::*;
+
+use super::actor_class;
+use crate::app::Snapshot;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub model: Snapshot,
+}
+
+#[component]
+pub fn Terminal(props: &Props) -> Html {
+    let view = &props.model.view;
+    let mut actors: Vec<Actor> = view.lines.iter().map(|l| l.actor).collect();
+    actors.sort();
+    actors.dedup();
+    html! {
+        <section class="panel terminals" aria-label="Terminal output">
+            <h2>{ "Terminal" }</h2>
+            { for actors.into_iter().map(|actor| html! {
+                <figure class={classes!("terminal", actor_class(actor))}>
+                    <figcaption>{ format!("$ relay {}", if actor == Actor::Server { "server" } else { "client" }) }
+                        <span class="who">{ format!(" ({actor})") }</span></figcaption>
+                    <pre>{ for view.lines.iter().filter(|l| l.actor == actor).map(|l| html! {
+                        <div class="line">{ l.text.clone() }</div>
+                    }) }</pre>
+                </figure>
+            }) }
+        </section>
+    }
+}

@@ -1,0 +1,318 @@
+//! The view state: a session's events folded into what the page draws.
+//!
+//! [`View::apply`] is the whole semantics of the page: every panel reads a
+//! `View` and nothing else. Folding the first `k` events gives the page as it
+//! was after step `k`, which is all time travel needs.
+
+use std::collections::BTreeMap;
+
+use protocol::{
+    Actor, Call, CallResult, Ending, Event, EventKind, FourTuple, KernelState, Mode, Segment,
+    SocketId, SocketRole, TcpState,
+};
+
+/// What a program is doing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActorStatus {
+    /// Started, not yet at its first call.
+    Starting,
+    /// Stopped before this call, waiting for a step.
+    Waiting(Call),
+    /// Released into the kernel with this call.
+    InCall(Call),
+    /// Asleep in the kernel in this call.
+    Blocked(Call),
+    Ended(Ending),
+}
+
+/// One socket call, from waiting to returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallView {
+    pub actor: Actor,
+    pub socket: Option<SocketId>,
+    pub call: Call,
+    /// The seq of its `call_waiting` (or `call_entered`, for calls not stepped).
+    pub first_seq: u64,
+    pub blocked: bool,
+    pub result: Option<CallResult>,
+    pub returned_seq: Option<u64>,
+}
+
+/// A socket of the session, over its life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketView {
+    pub id: SocketId,
+    pub owner: Actor,
+    pub role: SocketRole,
+    pub fd: i32,
+    pub tuple: Option<FourTuple>,
+    /// The kernel's latest report.
+    pub kernel: Option<KernelState>,
+    /// Every TCP state the kernel reported, in order, without repeats.
+    pub states: Vec<TcpState>,
+    pub opened_seq: u64,
+    pub closed_seq: Option<u64>,
+}
+
+impl SocketView {
+    pub fn is_open(&self) -> bool {
+        self.closed_seq.is_none()
+    }
+}
+
+/// One turn of a `recv_all` loop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Turn {
+    pub number: usize,
+    pub asked: usize,
+    pub got: usize,
+    pub total: usize,
+    pub bytes: Vec<u8>,
+}
+
+/// A program's current (or last) `recv_all`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecvAllView {
+    pub actor: Actor,
+    /// How many bytes it wants: what its first `recv` asked for.
+    pub expected: usize,
+    pub turns: Vec<Turn>,
+    /// The bytes in hand so far.
+    pub buffer: Vec<u8>,
+    /// Set when a `recv` returned 0 before `expected` bytes arrived.
+    pub eof_error: Option<String>,
+}
+
+impl RecvAllView {
+    pub fn done(&self) -> bool {
+        self.buffer.len() >= self.expected || self.eof_error.is_some()
+    }
+}
+
+/// A line a program printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub seq: u64,
+    pub actor: Actor,
+    pub text: String,
+}
+
+/// Everything the page shows about a session, after some prefix of its events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct View {
+    /// How many events were folded in.
+    pub applied: usize,
+    pub mode: Option<Mode>,
+    pub actors: BTreeMap<Actor, ActorStatus>,
+    pub sockets: BTreeMap<SocketId, SocketView>,
+    pub calls: Vec<CallView>,
+    /// Segments on the wire, with the seq of their event.
+    pub segments: Vec<(u64, Segment)>,
+    /// Each program's latest `recv_all` (a new one replaces the last).
+    pub recv_alls: BTreeMap<Actor, RecvAllView>,
+    pub lines: Vec<Line>,
+}
+
+impl View {
+    /// The view after `events`, folded from the start.
+    pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> View {
+        let mut view = View::default();
+        for event in events {
+            view.apply(event);
+        }
+        view
+    }
+
+    /// Folds in one more event.
+    pub fn apply(&mut self, e: &Event) {
+        self.applied += 1;
+        match &e.kind {
+            EventKind::CallWaiting { call } => {
+                self.actors
+                    .insert(e.actor, ActorStatus::Waiting(call.clone()));
+                self.calls.push(CallView {
+                    actor: e.actor,
+                    socket: e.socket,
+                    call: call.clone(),
+                    first_seq: e.seq,
+                    blocked: false,
+                    result: None,
+                    returned_seq: None,
+                });
+                if let Call::Recv { len } = call {
+                    self.begin_recv(e.actor, *len);
+                }
+            }
+            EventKind::CallEntered { call } => {
+                self.actors
+                    .insert(e.actor, ActorStatus::InCall(call.clone()));
+                // Calls that are not stepped (name look-ups) have no waiting event.
+                if self.open_call(e.actor).is_none() {
+                    self.calls.push(CallView {
+                        actor: e.actor,
+                        socket: e.socket,
+                        call: call.clone(),
+                        first_seq: e.seq,
+                        blocked: false,
+                        result: None,
+                        returned_seq: None,
+                    });
+                }
+            }
+            EventKind::CallBlocked { call } => {
+                self.actors
+                    .insert(e.actor, ActorStatus::Blocked(call.clone()));
+                if let Some(open) = self.open_call(e.actor) {
+                    open.blocked = true;
+                }
+            }
+            EventKind::CallReturned { result, .. } => {
+                if let Some(open) = self.open_call(e.actor) {
+                    open.result = Some(result.clone());
+                    open.returned_seq = Some(e.seq);
+                }
+            }
+            EventKind::RecvIteration {
+                number,
+                asked,
+                got,
+                total,
+                bytes,
+            } => {
+                if *number == 1 || !self.recv_alls.contains_key(&e.actor) {
+                    self.begin_recv(e.actor, *asked);
+                }
+                if let Some(r) = self.recv_alls.get_mut(&e.actor) {
+                    r.turns.push(Turn {
+                        number: *number,
+                        asked: *asked,
+                        got: *got,
+                        total: *total,
+                        bytes: bytes.clone(),
+                    });
+                    r.buffer.extend_from_slice(bytes);
+                    if *got == 0 && r.buffer.len() < r.expected {
+                        r.eof_error = Some(format!(
+                            "was expecting {} bytes but only received {} bytes before the socket closed",
+                            r.expected,
+                            r.buffer.len()
+                        ));
+                    }
+                }
+            }
+            EventKind::SendIteration { .. } => {}
+            EventKind::Printed { line } => self.lines.push(Line {
+                seq: e.seq,
+                actor: e.actor,
+                text: line.clone(),
+            }),
+            EventKind::SocketOpened { role, fd } => {
+                if let Some(id) = e.socket {
+                    self.sockets.insert(
+                        id,
+                        SocketView {
+                            id,
+                            owner: e.actor,
+                            role: *role,
+                            fd: *fd,
+                            tuple: e.tuple.clone(),
+                            kernel: None,
+                            states: Vec::new(),
+                            opened_seq: e.seq,
+                            closed_seq: None,
+                        },
+                    );
+                }
+            }
+            EventKind::SocketUpdated { role } => {
+                if let Some(s) = e.socket.and_then(|id| self.sockets.get_mut(&id)) {
+                    s.role = *role;
+                }
+            }
+            EventKind::SocketState { state } => {
+                if let Some(s) = e.socket.and_then(|id| self.sockets.get_mut(&id)) {
+                    if s.states.last() != Some(&state.state) {
+                        s.states.push(state.state);
+                    }
+                    s.kernel = Some(state.clone());
+                }
+            }
+            EventKind::SocketClosed => {
+                if let Some(s) = e.socket.and_then(|id| self.sockets.get_mut(&id)) {
+                    s.closed_seq = Some(e.seq);
+                }
+            }
+            EventKind::ActorEnded { ending } => {
+                self.actors
+                    .insert(e.actor, ActorStatus::Ended(ending.clone()));
+            }
+            EventKind::ModeChanged { mode } => self.mode = Some(*mode),
+            EventKind::Segment { segment } => self.segments.push((e.seq, segment.clone())),
+        }
+        // Any event that names a socket carries its latest addresses.
+        if let (Some(id), Some(tuple)) = (e.socket, &e.tuple) {
+            if let Some(s) = self.sockets.get_mut(&id) {
+                if s.tuple.as_ref() != Some(tuple) {
+                    s.tuple = Some(tuple.clone());
+                }
+            }
+        }
+    }
+
+    /// The actor's call that has not returned yet.
+    fn open_call(&mut self, actor: Actor) -> Option<&mut CallView> {
+        self.calls
+            .iter_mut()
+            .rev()
+            .find(|c| c.actor == actor)
+            .filter(|c| c.returned_seq.is_none())
+    }
+
+    /// A `recv` after a finished `recv_all` starts the next one.
+    fn begin_recv(&mut self, actor: Actor, expected: usize) {
+        let starts_new = self.recv_alls.get(&actor).is_none_or(RecvAllView::done);
+        if starts_new {
+            self.recv_alls.insert(
+                actor,
+                RecvAllView {
+                    actor,
+                    expected,
+                    turns: Vec::new(),
+                    buffer: Vec::new(),
+                    eof_error: None,
+                },
+            );
+        }
+    }
+
+    /// The programs waiting for a step, in the order they arrived.
+    pub fn waiting(&self) -> Vec<(Actor, &Call)> {
+        let mut waiting: Vec<(u64, Actor, &Call)> = self
+            .actors
+            .iter()
+            .filter_map(|(&actor, status)| match status {
+                ActorStatus::Waiting(call) => {
+                    let since = self
+                        .calls
+                        .iter()
+                        .rev()
+                        .find(|c| c.actor == actor)
+                        .map_or(0, |c| c.first_seq);
+                    Some((since, actor, call))
+                }
+                _ => None,
+            })
+            .collect();
+        waiting.sort_by_key(|w| w.0);
+        waiting.into_iter().map(|(_, a, c)| (a, c)).collect()
+    }
+
+    /// The socket at `local` connected to `remote` (or listening at `local`).
+    pub fn socket_at(&self, local: &str, remote: Option<&str>) -> Option<&SocketView> {
+        self.sockets.values().find(|s| {
+            s.tuple
+                .as_ref()
+                .is_some_and(|t| t.local == local && t.remote.as_deref() == remote)
+        })
+    }
+}
