@@ -1,32 +1,16 @@
-//! The built page in a real headless Chromium.
+//! Serving the built page for the browser tests.
 //!
 //! `trunk serve` builds and serves the visualiser exactly as a user gets it;
-//! Chromium loads it, runs the wasm, and we read back the DOM it rendered and
-//! a screenshot of it.
+//! the page tests (relay/tests/page.rs) then drive it in headless Chromium.
 
 use std::{
     net::{SocketAddr, TcpListener, TcpStream},
-    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     thread,
     time::{Duration, Instant},
 };
 
 use anyhow::{bail, Context, Result};
-
-/// Chromium as root in a sandbox with no network: no sandbox of its own, and
-/// none of the background fetches that would fail here at every start.
-const CHROMIUM_FLAGS: &[&str] = &[
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-];
 
 /// A `trunk serve` of the visualiser on a free loopback port, stopped when dropped.
 pub struct TrunkServe {
@@ -79,41 +63,6 @@ impl Drop for TrunkServe {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The DOM of `url` after Chromium has loaded it and run its scripts.
-pub fn rendered_dom(url: &str) -> Result<String> {
-    let out = Command::new("chromium")
-        .args(CHROMIUM_FLAGS)
-        .args(["--virtual-time-budget=15000", "--dump-dom", url])
-        .stderr(Stdio::null())
-        .output()
-        .context("cannot start chromium")?;
-    if !out.status.success() {
-        bail!("chromium --dump-dom {url} failed ({})", out.status);
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Saves a screenshot of `url` to `path`.
-pub fn screenshot(url: &str, path: &Path, width: u32, height: u32) -> Result<PathBuf> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let status = Command::new("chromium")
-        .args(CHROMIUM_FLAGS)
-        .arg("--virtual-time-budget=15000")
-        .arg(format!("--window-size={width},{height}"))
-        .arg(format!("--screenshot={}", path.display()))
-        .arg(url)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .context("cannot start chromium")?;
-    if !status.success() || !path.exists() {
-        bail!("chromium could not take a screenshot of {url} ({status})");
-    }
-    Ok(path.to_owned())
 }
 
 fn free_port() -> Result<u16> {

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test file uses its own part of this
 
+pub mod webdriver;
+
 use std::{sync::Arc, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
