@@ -241,11 +241,19 @@ fn every_command_round_trips() {
     round_trip(&Command::Play { interval_ms: 500 });
     round_trip(&Command::Pause);
     round_trip(&Command::Reset { scenario: None });
+    for scenario in Scenario::presets() {
+        round_trip(&Command::Reset {
+            scenario: Some(scenario),
+        });
+    }
     round_trip(&Command::Reset {
         scenario: Some(Scenario {
-            name: "classic".into(),
-            clients: 2,
+            name: "custom".into(),
+            chunk: Some(3),
+            rcvbuf: Some(2048),
+            sndbuf: Some(4096),
             port: Some(4000),
+            ..Scenario::classic()
         }),
     });
 }
@@ -310,6 +318,29 @@ fn pinned_encodings_still_decode() {
             }
         }
     );
+}
+
+#[test]
+fn a_scenario_names_only_what_differs_from_the_classic_pair() {
+    let reset: Command =
+        serde_json::from_str(r#"{"command":"reset","scenario":{"name":"custom","clients":3}}"#)
+            .expect("a partial scenario");
+    assert_eq!(
+        reset,
+        Command::Reset {
+            scenario: Some(Scenario {
+                name: "custom".into(),
+                clients: 3,
+                ..Scenario::classic()
+            })
+        }
+    );
+    let classic = Scenario::preset("classic").expect("classic");
+    assert_eq!(classic.message.len(), 17);
+    assert_eq!((classic.expected, classic.reply.len()), (16, 16));
+    for preset in Scenario::presets() {
+        assert_ne!(preset.description(), "", "{}", preset.name);
+    }
 }
 
 #[test]

@@ -18,10 +18,8 @@ pub enum CommandError {
     Step(#[from] crate::session::StepError),
     #[error("cannot start a session: {0}")]
     Start(std::io::Error),
-    #[error("unknown scenario {0:?}: this relay offers {1}")]
-    UnknownScenario(String, String),
-    #[error("a scenario needs at least one client")]
-    NoClients,
+    #[error("cannot use that scenario: {0}")]
+    Scenario(#[from] crate::scenario::ScenarioError),
     #[error("play needs an interval of at least 1 ms")]
     ZeroInterval,
 }
@@ -76,7 +74,7 @@ impl Host {
 
     /// The scenarios a reset may ask for.
     pub fn scenarios(&self) -> Vec<Scenario> {
-        vec![Scenario::classic()]
+        Scenario::presets()
     }
 
     /// The first message for a viewer, describing `session`.
@@ -130,17 +128,7 @@ impl Host {
     }
 
     fn check(&self, scenario: Scenario) -> Result<Scenario, CommandError> {
-        let offered = self.scenarios();
-        if !offered.iter().any(|s| s.name == scenario.name) {
-            let names: Vec<_> = offered.iter().map(|s| s.name.as_str()).collect();
-            return Err(CommandError::UnknownScenario(
-                scenario.name,
-                names.join(", "),
-            ));
-        }
-        if scenario.clients == 0 {
-            return Err(CommandError::NoClients);
-        }
+        crate::scenario::plan(&scenario)?;
         Ok(scenario)
     }
 
@@ -160,6 +148,16 @@ impl Host {
             self.feed.clone(),
         )?);
         Ok(())
+    }
+
+    /// The current session's captured segments as a pcap file, if capture is on.
+    pub fn pcap(&self) -> Option<Vec<u8>> {
+        self.lock().session.as_ref().and_then(Session::pcap)
+    }
+
+    /// Why capture is on or off.
+    pub fn capture_reason(&self) -> String {
+        self.capture.reason.clone()
     }
 
     /// Stops the running session, closing its sockets.

@@ -13,4 +13,6 @@ pub mod feed;
 pub mod host;
 pub mod hub;
 pub mod pair;
+pub mod record;
+pub mod scenario;
 pub mod session;

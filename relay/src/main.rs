@@ -12,7 +12,8 @@ use tcpstep_relay::{
     feed::LIVE_BUFFER,
     host::Host,
     hub::{self, OriginPolicy, TRUNK_PORT, WS_PATH},
-    pair::{self, Server, Stdout},
+    pair::{self, ClientConfig, Server, ServerConfig, Stdout},
+    record,
 };
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -38,6 +39,8 @@ enum Command {
         #[arg(short, long, default_value_t = DEFAULT_PORT)]
         port: u16,
     },
+    /// Run a session in play mode without a browser; write its events (and captured segments).
+    Record(RecordArgs),
     /// Connect to HOST:PORT, send a 17-byte greeting, read the 16-byte reply.
     Client {
         /// TCP port of the server
@@ -62,14 +65,109 @@ struct ServeArgs {
     allow_origin: Vec<String>,
 }
 
+#[derive(Debug, clap::Args)]
+struct RecordArgs {
+    /// classic, fragmented, early-close, refused, crowd or custom
+    #[arg(long, default_value = "classic")]
+    scenario: String,
+    /// Where to write the events, as JSON lines
+    #[arg(long, value_name = "FILE")]
+    out: std::path::PathBuf,
+    /// Where to write the captured segments, as a pcap file (Wireshark, tshark)
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<std::path::PathBuf>,
+    /// Give up if the session has not finished after this many seconds
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
+    #[command(flatten)]
+    options: ScenarioArgs,
+}
+
+/// Changes to a scenario's settings; any of them makes it a custom one.
+#[derive(Debug, Default, clap::Args)]
+struct ScenarioArgs {
+    /// Server port (default: a free one)
+    #[arg(short, long)]
+    port: Option<u16>,
+    /// What each client sends
+    #[arg(long)]
+    message: Option<String>,
+    /// How many bytes the server's recv_all waits for
+    #[arg(long)]
+    expected: Option<usize>,
+    /// What the server replies
+    #[arg(long)]
+    reply: Option<String>,
+    /// Clients send in pieces of this many bytes
+    #[arg(long)]
+    chunk: Option<usize>,
+    /// Milliseconds between pieces
+    #[arg(long)]
+    pause_ms: Option<u64>,
+    /// Clients hang up after sending, without reading the reply
+    #[arg(long)]
+    no_reply: bool,
+    /// How many clients
+    #[arg(long)]
+    clients: Option<u32>,
+    /// The server's listen() backlog
+    #[arg(long)]
+    backlog: Option<i32>,
+    /// SO_RCVBUF for every socket, in bytes
+    #[arg(long)]
+    rcvbuf: Option<u32>,
+    /// SO_SNDBUF for every socket, in bytes
+    #[arg(long)]
+    sndbuf: Option<u32>,
+}
+
+impl ScenarioArgs {
+    /// The preset `name` with these changes.
+    fn apply(&self, name: &str) -> Result<Scenario, String> {
+        let mut s = Scenario::preset(name).ok_or_else(|| {
+            let names: Vec<String> = Scenario::presets().into_iter().map(|p| p.name).collect();
+            format!(
+                "unknown scenario {name:?}: choose one of {}",
+                names.join(", ")
+            )
+        })?;
+        let before = s.clone();
+        s.port = self.port.or(s.port);
+        if let Some(m) = &self.message {
+            s.message = m.clone();
+        }
+        s.expected = self.expected.unwrap_or(s.expected);
+        if let Some(r) = &self.reply {
+            s.reply = r.clone();
+        }
+        s.chunk = self.chunk.or(s.chunk);
+        s.pause_ms = self.pause_ms.unwrap_or(s.pause_ms);
+        s.reads_reply &= !self.no_reply;
+        s.clients = self.clients.unwrap_or(s.clients);
+        s.backlog = self.backlog.unwrap_or(s.backlog);
+        s.rcvbuf = self.rcvbuf.or(s.rcvbuf);
+        s.sndbuf = self.sndbuf.or(s.sndbuf);
+        // The port is where, not what: it alone leaves a preset itself.
+        let what_changed = Scenario {
+            port: before.port,
+            ..s.clone()
+        } != before;
+        if what_changed {
+            s.name = "custom".to_owned();
+        }
+        Ok(s)
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         None => serve(cli.serve),
         Some(Command::Serve(args)) => serve(args),
+        Some(Command::Record(args)) => record_session(args),
         Some(Command::Server { port }) => {
             let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            Server::listen(addr, &mut Stdout)
+            Server::listen(addr, &ServerConfig::default(), &mut Stdout)
                 .map_err(pair::PairError::from)
                 .and_then(|server| {
                     server
@@ -80,7 +178,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Client { port, host }) => pair::resolve(&host, port)
             .map_err(pair::PairError::from)
-            .and_then(|addr| pair::client(addr, &mut Stdout).map(drop))
+            .and_then(|addr| pair::client(addr, &ClientConfig::default(), &mut Stdout).map(drop))
             .map_err(|e| e.to_string()),
     };
     match result {
@@ -91,6 +189,40 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn record_session(args: RecordArgs) -> Result<(), String> {
+    let scenario = args.options.apply(&args.scenario)?;
+    tcpstep_relay::scenario::plan(&scenario).map_err(|e| e.to_string())?;
+    let capture = capture::status();
+    if args.pcap.is_some() && !capture.enabled {
+        return Err(capture.reason);
+    }
+    let recording = record::record(
+        scenario,
+        capture.enabled,
+        std::time::Duration::from_secs(args.timeout),
+    )
+    .map_err(|e| e.to_string())?;
+    let lines = record::json_lines(&recording.session, &recording.events);
+    std::fs::write(&args.out, lines)
+        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    println!(
+        "{} events of a {} session written to {}",
+        recording.events.len(),
+        recording.session.scenario.name,
+        args.out.display()
+    );
+    if let (Some(path), Some(pcap)) = (&args.pcap, &recording.pcap) {
+        std::fs::write(path, pcap).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let segments = recording
+            .events
+            .iter()
+            .filter(|e| matches!(e.kind, protocol::EventKind::Segment { .. }))
+            .count();
+        println!("{segments} segments written to {}", path.display());
+    }
+    Ok(())
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {

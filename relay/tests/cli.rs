@@ -266,3 +266,64 @@ fn help_states_the_default_port() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("[default: 3000]"));
     }
 }
+
+#[test]
+fn record_writes_the_events_and_the_capture() {
+    let dir = std::env::temp_dir().join(format!("tcpstep-record-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (out, pcap) = (dir.join("trace.jsonl"), dir.join("trace.pcap"));
+    let capture_on = tcpstep_relay::capture::status().enabled;
+    let mut args = vec![
+        "record".to_owned(),
+        "--scenario".to_owned(),
+        "fragmented".to_owned(),
+        "--chunk".to_owned(),
+        "8".to_owned(),
+        "--out".to_owned(),
+        out.display().to_string(),
+    ];
+    if capture_on {
+        args.extend(["--pcap".to_owned(), pcap.display().to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = relay(&args);
+    assert!(run.status.success(), "{}", stderr_of(&run));
+
+    let text = std::fs::read_to_string(&out).expect("the trace");
+    let messages: Vec<protocol::RelayMessage> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line a relay message"))
+        .collect();
+    let protocol::RelayMessage::Session(info) = &messages[0] else {
+        panic!("the first line names the session: {:?}", messages[0])
+    };
+    assert_eq!(info.scenario.name, "custom", "a changed preset is custom");
+    assert_eq!(info.scenario.chunk, Some(8));
+    for (i, message) in messages[1..].iter().enumerate() {
+        let protocol::RelayMessage::Event(e) = message else {
+            panic!("line {} is not an event", i + 2)
+        };
+        assert_eq!(e.seq, i as u64);
+    }
+    if capture_on {
+        let bytes = std::fs::read(&pcap).expect("the pcap");
+        assert_eq!(&bytes[..4], &0xa1b2_c3d4u32.to_ne_bytes(), "a pcap file");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn record_refuses_nonsense_with_one_clear_line() {
+    let out = relay(&["record", "--scenario", "chaos", "--out", "/dev/null"]);
+    assert_one_clear_line(
+        out.status.code(),
+        &stderr_of(&out),
+        &["unknown scenario \"chaos\""],
+    );
+    let out = relay(&["record", "--clients", "0", "--out", "/dev/null"]);
+    assert_one_clear_line(
+        out.status.code(),
+        &stderr_of(&out),
+        &["clients must be between 1 and 1000"],
+    );
+}

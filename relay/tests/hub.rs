@@ -534,8 +534,7 @@ async fn bad_input_gets_an_error_and_the_relay_keeps_serving() {
     v.send(&Command::Reset {
         scenario: Some(Scenario {
             name: "nonsense".into(),
-            clients: 1,
-            port: None,
+            ..Scenario::classic()
         }),
     })
     .await;
@@ -636,4 +635,75 @@ async fn reset_starts_a_fresh_session_on_a_new_port() {
     let e = v.next_event().await;
     assert_eq!(e.seq, 0, "the new session's events start again at 0");
     assert_eq!(e.kind, EventKind::CallWaiting { call: Call::Socket });
+}
+
+/// A plain HTTP GET on the hub's port: status line and body.
+async fn http_get(url: &str, path: &str) -> (String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = url.trim_start_matches("ws://").trim_end_matches("/ws");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.expect("read");
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP response");
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    (
+        head.lines().next().unwrap_or_default().to_owned(),
+        response[split + 4..].to_vec(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_current_session_downloads_as_json_lines_and_pcap() {
+    let relay = Relay::start().await;
+    let mut v = Viewer::connect(&relay.url).await;
+    let capture_on = hello(&mut v).await.capture.enabled;
+    step_until_exchange_done(&mut v).await;
+
+    let (status, pcap) = http_get(&relay.url, "/download/trace.pcap").await;
+    let (status_jsonl, jsonl) = http_get(&relay.url, "/download/trace.jsonl").await;
+    assert_eq!(status_jsonl, "HTTP/1.1 200 OK");
+    let messages: Vec<RelayMessage> = String::from_utf8_lossy(&jsonl)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a relay message per line"))
+        .collect();
+    assert!(matches!(&messages[0], RelayMessage::Session(s) if s.id == 1));
+    let events: Vec<Event> = messages[1..]
+        .iter()
+        .map(|m| match m {
+            RelayMessage::Event(e) => e.clone(),
+            other => panic!("not an event: {other:?}"),
+        })
+        .collect();
+    // What the viewer saw is where the download starts.
+    let seen = v.events();
+    assert_eq!(events[..seen.len()], seen[..]);
+
+    if capture_on {
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        assert_eq!(&pcap[..4], &0xa1b2_c3d4u32.to_ne_bytes());
+        let segments = events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Segment { .. }))
+            .count();
+        // Each record: 16-byte header, then the frame. Count them.
+        let (mut at, mut frames) = (24, 0);
+        while at + 16 <= pcap.len() {
+            let len =
+                u32::from_ne_bytes(pcap[at + 8..at + 12].try_into().expect("4 bytes")) as usize;
+            at += 16 + len;
+            frames += 1;
+        }
+        assert_eq!(at, pcap.len(), "whole records");
+        assert_eq!(frames, segments);
+    } else {
+        assert_eq!(status, "HTTP/1.1 404 Not Found");
+    }
+    // Any other path is still the WebSocket's business.
+    let (other, _) = http_get(&relay.url, "/elsewhere").await;
+    assert!(other.starts_with("HTTP/1.1 4"), "{other}");
 }

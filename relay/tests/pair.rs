@@ -8,7 +8,9 @@ use std::{
 };
 
 use protocol::classic::{GREETING, REPLY};
-use tcpstep_relay::pair::{self, Observer, PairError, RecvIteration, SendIteration, Server};
+use tcpstep_relay::pair::{
+    self, ClientConfig, Observer, PairError, RecvIteration, SendIteration, Server, ServerConfig,
+};
 
 /// Keeps everything the pair reports.
 #[derive(Debug, Default)]
@@ -48,7 +50,8 @@ type ServerThread = thread::JoinHandle<(Recorder, Result<(), PairError>)>;
 /// Starts a server on an ephemeral port that serves exactly one connection.
 fn serve_one() -> (SocketAddr, ServerThread) {
     let mut rec = Recorder::default();
-    let server = Server::listen(loopback_any_port(), &mut rec).expect("listen on loopback");
+    let server = Server::listen(loopback_any_port(), &ServerConfig::default(), &mut rec)
+        .expect("listen on loopback");
     let addr = server.local_addr();
     let handle = thread::spawn(move || {
         let result = server.serve_one(&mut rec);
@@ -61,8 +64,9 @@ fn serve_one() -> (SocketAddr, ServerThread) {
 fn the_pair_completes_the_exchange_and_prints_the_classic_lines() {
     let (addr, server) = serve_one();
     let mut client_rec = Recorder::default();
-    let reply = pair::client(addr, &mut client_rec).expect("the exchange completes");
-    assert_eq!(reply, REPLY);
+    let reply = pair::client(addr, &ClientConfig::default(), &mut client_rec)
+        .expect("the exchange completes");
+    assert_eq!(reply.as_deref(), Some(REPLY));
 
     let (server_rec, result) = server.join().expect("server thread");
     result.expect("the server served the connection");
@@ -177,7 +181,8 @@ fn connecting_where_nothing_listens_is_refused() {
         let probe = std::net::TcpListener::bind(loopback_any_port()).expect("bind");
         probe.local_addr().expect("address")
     }; // dropped: nothing listens there now
-    let err = pair::client(addr, &mut Recorder::default()).expect_err("nothing listens");
+    let err = pair::client(addr, &ClientConfig::default(), &mut Recorder::default())
+        .expect_err("nothing listens");
     let text = err.to_string();
     assert!(text.contains(&addr.to_string()), "{text}");
     assert!(text.contains("ECONNREFUSED"), "{text}");
@@ -187,7 +192,8 @@ fn connecting_where_nothing_listens_is_refused() {
 fn listening_on_a_port_already_held_fails_with_eaddrinuse() {
     let holder = std::net::TcpListener::bind(loopback_any_port()).expect("bind");
     let addr = holder.local_addr().expect("address");
-    let err = Server::listen(addr, &mut Recorder::default()).expect_err("the port is held");
+    let err = Server::listen(addr, &ServerConfig::default(), &mut Recorder::default())
+        .expect_err("the port is held");
     let text = err.to_string();
     assert!(text.starts_with(&format!("cannot bind {addr}: ")), "{text}");
     assert!(text.contains("EADDRINUSE"), "{text}");

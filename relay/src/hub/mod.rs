@@ -1,15 +1,18 @@
 //! The WebSocket hub: viewers connect at `/ws`, receive the session's history
-//! and live events, and send commands.
+//! and live events, and send commands. The same port serves the current
+//! session as files (`/download/trace.jsonl`, `/download/trace.pcap`).
 //!
 //! [`run`] takes its listener and a shutdown future, so `main` passes ctrl-c
 //! and tests pass a listener on port 0. Each connection is one task; a slow
 //! or stalled viewer holds up only its own task (see [`crate::feed`]).
 
+mod download;
 mod origin;
 mod viewer;
 
 use std::{future::Future, sync::Arc};
 
+pub use download::{JSONL_PATH, PCAP_PATH};
 pub use origin::{OriginPolicy, TRUNK_PORT};
 use protocol::MAX_COMMAND_BYTES;
 use tokio::net::TcpListener;
@@ -47,6 +50,15 @@ pub async fn run(
                     let host = host.clone();
                     let origins = origins.clone();
                     tokio::spawn(async move {
+                        let mut stream = stream;
+                        match download::serve_plain_http(&mut stream, &host).await {
+                            Ok(true) => return,
+                            Ok(false) => {}
+                            Err(err) => {
+                                eprintln!("relay: {peer}: {err}");
+                                return;
+                            }
+                        }
                         if let Err(err) = viewer::serve(stream, host, origins).await {
                             eprintln!("relay: viewer {peer}: {err}");
                         }

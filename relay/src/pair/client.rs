@@ -5,16 +5,13 @@ use std::{
     os::fd::AsRawFd,
 };
 
-use protocol::{
-    classic::{CLIENT_EXPECTS, GREETING},
-    Call, CallResult,
-};
+use protocol::{Call, CallResult};
 
 use super::{
     recv_all, send_all,
-    server::{new_socket, sockname},
+    server::{done, new_socket, set_buffers, sockname},
     traced::traced,
-    ByteString, CallError, Connection, Observer, PairError,
+    ByteString, CallError, ClientConfig, Connection, Observer, PairError,
 };
 
 /// Turns `host` and `port` into the address the client connects to.
@@ -32,27 +29,59 @@ pub fn resolve(host: &str, port: u16) -> Result<SocketAddr, CallError> {
     })
 }
 
-/// Connects to `addr`, sends the greeting, and returns the server's reply.
-pub fn client(addr: SocketAddr, observer: &mut dyn Observer) -> Result<Vec<u8>, PairError> {
-    let socket = new_socket(addr, observer).map_err(|e| CallError::new("socket", addr, e))?;
+/// Connects to `addr`, sends the greeting, and returns the server's reply
+/// (`None` for a client configured to hang up without reading it).
+pub fn client(
+    addr: SocketAddr,
+    config: &ClientConfig,
+    observer: &mut dyn Observer,
+) -> Result<Option<Vec<u8>>, PairError> {
+    let err = |call| move |e| CallError::new(call, addr, e);
+    let socket = new_socket(addr, observer).map_err(err("socket"))?;
+    let fd = Some(socket.as_raw_fd());
+    set_buffers(&socket, config.rcvbuf, config.sndbuf, observer).map_err(err("setsockopt"))?;
+    if config.nodelay {
+        let call = Call::Setsockopt {
+            option: "TCP_NODELAY".to_owned(),
+            value: 1,
+        };
+        traced(observer, fd, call, || socket.set_tcp_nodelay(true), done)
+            .map_err(err("setsockopt"))?;
+    }
     let connect = Call::Connect {
         addr: addr.to_string(),
     };
     traced(
         observer,
-        Some(socket.as_raw_fd()),
+        fd,
         connect,
         || socket.connect(&addr.into()),
         |_| CallResult::Done,
     )
-    .map_err(|e| CallError::new("connect", addr, e))?;
+    .map_err(err("connect"))?;
     let local = sockname(&socket, observer, addr)?;
     observer.line(&format!("Client has been assigned socket name {local}"));
     let conn = Connection::new(socket, local, addr);
 
-    send_all(&conn, GREETING, observer)?;
-    let reply = recv_all(&conn, CLIENT_EXPECTS, observer)?;
-    observer.line(&format!("The server said {}", ByteString(&reply)));
+    match config.chunk {
+        Some(size) if size > 0 => {
+            for (i, piece) in config.message.chunks(size).enumerate() {
+                if i > 0 {
+                    std::thread::sleep(config.pause);
+                }
+                send_all(&conn, piece, observer)?;
+            }
+        }
+        _ => send_all(&conn, &config.message, observer)?,
+    }
+    let reply = match config.expects {
+        Some(n) => {
+            let reply = recv_all(&conn, n, observer)?;
+            observer.line(&format!("The server said {}", ByteString(&reply)));
+            Some(reply)
+        }
+        None => None,
+    };
     conn.close(observer)?;
     Ok(reply)
 }

@@ -14,6 +14,7 @@
 
 mod byte_string;
 mod client;
+mod config;
 mod error;
 mod server;
 mod stream;
@@ -23,6 +24,7 @@ use std::{io, os::fd::RawFd};
 
 pub use byte_string::ByteString;
 pub use client::{client, resolve};
+pub use config::{ClientConfig, ServerConfig};
 pub use error::{CallError, PairError};
 use protocol::{Call, CallResult};
 pub use server::Server;

@@ -7,14 +7,12 @@ use std::{
     os::fd::{AsRawFd, RawFd},
 };
 
-use protocol::{
-    classic::{BACKLOG, REPLY, SERVER_EXPECTS},
-    Call, CallResult,
-};
+use protocol::{Call, CallResult};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::{
-    recv_all, send_all, traced::traced, ByteString, CallError, Connection, Observer, PairError,
+    config::octets, recv_all, send_all, traced::traced, ByteString, CallError, Connection,
+    Observer, PairError, ServerConfig,
 };
 
 /// A listening socket, as the classic server sets it up.
@@ -22,12 +20,18 @@ use super::{
 pub struct Server {
     listener: Socket,
     local: SocketAddr,
+    config: ServerConfig,
 }
 
 impl Server {
     /// `socket()`, `setsockopt(SO_REUSEADDR)`, `bind(addr)`, `listen(1)`, then
     /// prints the address it listens at. Port 0 lets the kernel choose one.
-    pub fn listen(addr: SocketAddr, observer: &mut dyn Observer) -> Result<Server, CallError> {
+    /// `config` may ask for socket buffer sizes and another backlog.
+    pub fn listen(
+        addr: SocketAddr,
+        config: &ServerConfig,
+        observer: &mut dyn Observer,
+    ) -> Result<Server, CallError> {
         let err = |call| move |e| CallError::new(call, addr, e);
         let listener = new_socket(addr, observer).map_err(err("socket"))?;
         let fd = Some(listener.as_raw_fd());
@@ -45,15 +49,22 @@ impl Server {
             done,
         )
         .map_err(err("setsockopt"))?;
+        set_buffers(&listener, config.rcvbuf, config.sndbuf, observer)
+            .map_err(err("setsockopt"))?;
         let bind = Call::Bind {
             addr: addr.to_string(),
         };
         traced(observer, fd, bind, || listener.bind(&addr.into()), done).map_err(err("bind"))?;
-        let listen = Call::Listen { backlog: BACKLOG };
-        traced(observer, fd, listen, || listener.listen(BACKLOG), done).map_err(err("listen"))?;
+        let backlog = config.backlog;
+        let listen = Call::Listen { backlog };
+        traced(observer, fd, listen, || listener.listen(backlog), done).map_err(err("listen"))?;
         let local = sockname(&listener, observer, addr)?;
         observer.line(&format!("Listening at {local}"));
-        Ok(Server { listener, local })
+        Ok(Server {
+            listener,
+            local,
+            config: config.clone(),
+        })
     }
 
     /// The address the server listens at (with the real port when 0 was asked for).
@@ -68,7 +79,8 @@ impl Server {
         }
     }
 
-    /// Accepts one connection, reads exactly 16 bytes from it, replies and closes it.
+    /// Accepts one connection, reads exactly 16 bytes (or what the config
+    /// says) from it, replies and closes it.
     pub fn serve_one(&self, observer: &mut dyn Observer) -> Result<(), PairError> {
         observer.line("Waiting to accept a new connection");
         let (socket, from) = self.accept(observer)?;
@@ -79,12 +91,13 @@ impl Server {
         observer.line(&format!("  Socket peer: {peer}"));
         let conn = Connection::new(socket, local, peer);
 
-        let message = recv_all(&conn, SERVER_EXPECTS, observer)?;
+        let message = recv_all(&conn, self.config.expected, observer)?;
         observer.line(&format!(
-            "  Incoming sixteen-octet message: {}",
+            "  Incoming {} message: {}",
+            octets(self.config.expected),
             ByteString(&message)
         ));
-        send_all(&conn, REPLY, observer)?;
+        send_all(&conn, &self.config.reply, observer)?;
         conn.close(observer)?;
         observer.line("  Reply sent, socket closed");
         Ok(())
@@ -180,6 +193,43 @@ fn inet(addr: SockAddr, call: &'static str, about: SocketAddr) -> Result<SocketA
     })
 }
 
-fn done(_: &()) -> CallResult {
+/// `setsockopt(SO_RCVBUF)` and `setsockopt(SO_SNDBUF)`, where asked for.
+pub(super) fn set_buffers(
+    socket: &Socket,
+    rcvbuf: Option<u32>,
+    sndbuf: Option<u32>,
+    observer: &mut dyn Observer,
+) -> io::Result<()> {
+    let fd = Some(socket.as_raw_fd());
+    if let Some(size) = rcvbuf {
+        let call = Call::Setsockopt {
+            option: "SO_RCVBUF".to_owned(),
+            value: i32::try_from(size).unwrap_or(i32::MAX),
+        };
+        traced(
+            observer,
+            fd,
+            call,
+            || socket.set_recv_buffer_size(size as usize),
+            done,
+        )?;
+    }
+    if let Some(size) = sndbuf {
+        let call = Call::Setsockopt {
+            option: "SO_SNDBUF".to_owned(),
+            value: i32::try_from(size).unwrap_or(i32::MAX),
+        };
+        traced(
+            observer,
+            fd,
+            call,
+            || socket.set_send_buffer_size(size as usize),
+            done,
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) fn done(_: &()) -> CallResult {
     CallResult::Done
 }

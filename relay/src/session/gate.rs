@@ -32,6 +32,8 @@ struct State {
     released: Vec<u64>,
     next_ticket: u64,
     mode: Mode,
+    /// While held, play releases nothing (programs are being started together).
+    held: bool,
     closed: bool,
 }
 
@@ -50,6 +52,7 @@ impl Gate {
                 released: Vec::new(),
                 next_ticket: 0,
                 mode,
+                held: false,
                 closed: false,
             }),
             changed: Condvar::new(),
@@ -123,6 +126,12 @@ impl Gate {
         changed
     }
 
+    /// Holds play back (`true`) or lets it go on (`false`).
+    pub fn hold(&self, held: bool) {
+        self.lock().held = held;
+        self.changed.notify_all();
+    }
+
     pub fn is_closed(&self) -> bool {
         self.lock().closed
     }
@@ -144,7 +153,7 @@ impl Gate {
             }
             let now = Instant::now();
             match state.mode {
-                Mode::Playing { interval_ms } if !state.waiting.is_empty() => {
+                Mode::Playing { interval_ms } if !state.waiting.is_empty() && !state.held => {
                     if now >= next_release {
                         if let Some((_, ticket)) = state.waiting.pop_front() {
                             state.released.push(ticket);

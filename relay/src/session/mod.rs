@@ -41,6 +41,7 @@ use crate::{
     capture::Live,
     feed::Feed,
     pair::{self, Observer, PairError, Server},
+    scenario::{self, Plan},
 };
 
 /// How often the prober looks at the kernel while a session runs.
@@ -385,6 +386,8 @@ impl Session {
         capture: bool,
         feed: Arc<Feed>,
     ) -> std::io::Result<Self> {
+        let plan = scenario::plan(&scenario)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let port = match scenario.port {
             Some(port) => port,
             // A port the kernel just handed out and took back: free, and not
@@ -445,23 +448,37 @@ impl Session {
         let shared = session.shared.clone();
         threads.spawn("player", move || shared.gate.play())?;
 
-        threads.spawn_actor(Actor::Server, move |tracer| {
-            let server = Server::listen(server_addr, tracer)?;
-            match server.serve_forever(tracer) {
-                Ok(never) => match never {},
-                Err(err) => Err(err),
-            }
-        })?;
+        let Plan {
+            server,
+            client,
+            clients,
+        } = plan;
+        match server {
+            Some(config) => threads.spawn_actor(Actor::Server, move |tracer| {
+                let server = Server::listen(server_addr, &config, tracer)?;
+                match server.serve_forever(tracer) {
+                    Ok(never) => match never {},
+                    Err(err) => Err(err),
+                }
+            })?,
+            // Nothing listens: the clients need not wait for anyone.
+            None => session.shared.server_listening(),
+        }
         // As a person would: the clients are started once the server listens,
-        // one after the other, each queued at the gate before the next, so
+        // all together, each queued at the gate before the next starts, so
         // that "step the next in line" means the same thing in every run.
+        // Play waits until all are in line: a crowd arrives at once.
         threads.clone().spawn("launcher", move || {
             if server_listens.recv().is_err() {
                 return; // the server ended first, or the session stopped
             }
-            for k in 0..scenario.clients {
+            let gate = &threads.shared.gate;
+            gate.hold(true);
+            let _release = Release(gate);
+            for k in 0..clients {
+                let config = client.clone();
                 let client = threads.spawn_actor(Actor::Client(k), move |tracer| {
-                    pair::client(server_addr, tracer).map(drop)
+                    pair::client(server_addr, &config, tracer).map(drop)
                 });
                 if client.is_err() || threads.shared.gate.is_closed() {
                     return;
@@ -581,5 +598,14 @@ impl Threads {
             thread::sleep(Duration::from_millis(1));
         }
         Ok(())
+    }
+}
+
+/// Lets play go on when the launcher is done, however it ends.
+struct Release<'a>(&'a Gate);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0.hold(false);
     }
 }

@@ -1,0 +1,73 @@
+//! What the two programs do, as data: the classic pair by default, and the
+//! variations the scenarios ask for (other messages, chunked sends, socket
+//! buffer sizes, a client that hangs up early).
+
+use std::time::Duration;
+
+use protocol::classic::{BACKLOG, CLIENT_EXPECTS, GREETING, REPLY, SERVER_EXPECTS};
+
+/// The server's part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// How many bytes `recv_all` waits for from each client.
+    pub expected: usize,
+    /// What it sends back.
+    pub reply: Vec<u8>,
+    /// The `listen()` backlog.
+    pub backlog: i32,
+    /// `SO_RCVBUF` / `SO_SNDBUF` for the listening socket (connections inherit them).
+    pub rcvbuf: Option<u32>,
+    pub sndbuf: Option<u32>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            expected: SERVER_EXPECTS,
+            reply: REPLY.to_vec(),
+            backlog: BACKLOG,
+            rcvbuf: None,
+            sndbuf: None,
+        }
+    }
+}
+
+/// A client's part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// What it sends.
+    pub message: Vec<u8>,
+    /// Send in pieces of this many bytes (each with its own `send_all`), with
+    /// `pause` between them; `None` sends the message at once.
+    pub chunk: Option<usize>,
+    pub pause: Duration,
+    /// How many bytes of reply `recv_all` waits for; `None` hangs up right
+    /// after sending, without reading.
+    pub expects: Option<usize>,
+    /// `TCP_NODELAY`: send small pieces at once instead of waiting to coalesce them.
+    pub nodelay: bool,
+    pub rcvbuf: Option<u32>,
+    pub sndbuf: Option<u32>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            message: GREETING.to_vec(),
+            chunk: None,
+            pause: Duration::ZERO,
+            expects: Some(CLIENT_EXPECTS),
+            nodelay: false,
+            rcvbuf: None,
+            sndbuf: None,
+        }
+    }
+}
+
+/// How the server announces what it read: "sixteen-octet" as in the textbook.
+pub fn octets(n: usize) -> String {
+    match n {
+        16 => "sixteen-octet".to_owned(),
+        n => format!("{n}-octet"),
+    }
+}

@@ -1,0 +1,126 @@
+//! Recording a session without a browser: play it through, keep every event
+//! and every captured frame.
+
+use std::{
+    sync::Arc,
+    thread,
+    time::{Duration, Instant},
+};
+
+use protocol::{Actor, Call, Event, EventKind, Mode, RelayMessage, Scenario, SessionInfo};
+
+use crate::{
+    feed::{Feed, LIVE_BUFFER},
+    session::Session,
+};
+
+/// How long to keep capturing after the programs are done, for the segments
+/// the kernels still exchange (a FIN's ACK, a RST).
+const GRACE: Duration = Duration::from_millis(300);
+
+/// A finished session.
+pub struct Recording {
+    pub session: SessionInfo,
+    pub events: Vec<Event>,
+    /// The captured frames as a pcap file, if capture was on.
+    pub pcap: Option<Vec<u8>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("cannot start the session: {0}")]
+    Start(std::io::Error),
+    #[error("the session did not finish within {0:?}; its programs may be waiting on each other")]
+    Timeout(Duration),
+}
+
+/// Runs `scenario` in play mode, as fast as the kernel goes, until every
+/// client has ended and the server (if any) has ended or waits in `accept()`
+/// for a client that will not come.
+pub fn record(
+    scenario: Scenario,
+    capture: bool,
+    timeout: Duration,
+) -> Result<Recording, RecordError> {
+    let clients = scenario.clients;
+    let feed = Arc::new(Feed::new(
+        SessionInfo {
+            id: 0,
+            scenario: scenario.clone(),
+            server_addr: String::new(),
+            mode: Mode::Paused,
+        },
+        LIVE_BUFFER,
+    ));
+    let session = Session::start(
+        1,
+        scenario,
+        Mode::Playing { interval_ms: 0 },
+        capture,
+        feed.clone(),
+    )
+    .map_err(RecordError::Start)?;
+    let deadline = Instant::now() + timeout;
+    while !finished(&feed.events(), clients) {
+        if Instant::now() > deadline {
+            session.stop();
+            return Err(RecordError::Timeout(timeout));
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    thread::sleep(GRACE);
+    let pcap = session.pcap();
+    let recording = Recording {
+        session: feed.session(),
+        events: feed.events(),
+        pcap,
+    };
+    session.stop();
+    Ok(recording)
+}
+
+/// Whether the programs have done all they will do.
+pub fn finished(events: &[Event], clients: u32) -> bool {
+    let ended = |actor| {
+        events
+            .iter()
+            .any(|e| e.actor == actor && matches!(e.kind, EventKind::ActorEnded { .. }))
+    };
+    if !(0..clients).all(|k| ended(Actor::Client(k))) {
+        return false;
+    }
+    let server_started = events.iter().any(|e| e.actor == Actor::Server);
+    if !server_started || ended(Actor::Server) {
+        return true;
+    }
+    // The server's last gated call is an accept() asleep in the kernel.
+    let last_entered = events.iter().rposition(|e| {
+        e.actor == Actor::Server
+            && matches!(&e.kind, EventKind::CallEntered { call } if !matches!(call, Call::Getsockname | Call::Getpeername))
+    });
+    last_entered.is_some_and(|i| {
+        matches!(
+            &events[i].kind,
+            EventKind::CallEntered { call: Call::Accept }
+        ) && events[i..].iter().any(|e| {
+            e.actor == Actor::Server
+                && matches!(&e.kind, EventKind::CallBlocked { call: Call::Accept })
+        })
+    })
+}
+
+/// A session as JSON lines in the protocol's own encoding: a `session`
+/// message, then one `event` message per line, as a viewer receives them.
+pub fn json_lines(session: &SessionInfo, events: &[Event]) -> String {
+    let mut out = String::new();
+    let lines = std::iter::once(RelayMessage::Session(session.clone()))
+        .chain(events.iter().cloned().map(RelayMessage::Event));
+    for message in lines {
+        match serde_json::to_string(&message) {
+            Ok(line) => out.push_str(&line),
+            Err(err) => out.push_str(&format!(r#"{{"type":"error","message":"{err}"}}"#)),
+        }
+        out.push('\n');
+    }
+    out
+}

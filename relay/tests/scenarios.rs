@@ -1,0 +1,257 @@
+//! Each scenario, run for real and recorded: what the calls and the wire show.
+//! The written pcap is read back with libpcap, not with our writer's code.
+
+use std::time::Duration;
+
+use protocol::{Actor, Call, CallResult, Ending, Event, EventKind, Scenario, Segment, TcpFlag};
+use tcpstep_relay::{
+    capture,
+    record::{self, Recording},
+};
+
+fn run(name: &str) -> Recording {
+    let scenario = Scenario::preset(name).expect("a preset");
+    record::record(scenario, capture::status().enabled, Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn segments(events: &[Event]) -> Vec<&Segment> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Segment { segment } => Some(segment),
+            _ => None,
+        })
+        .collect()
+}
+
+fn returned<'a>(events: &'a [Event], actor: Actor, name: &str) -> Vec<&'a CallResult> {
+    events
+        .iter()
+        .filter(|e| e.actor == actor)
+        .filter_map(|e| match &e.kind {
+            EventKind::CallReturned { call, result } if call.name() == name => Some(result),
+            _ => None,
+        })
+        .collect()
+}
+
+fn ending(events: &[Event], actor: Actor) -> Option<&Ending> {
+    events.iter().find_map(|e| match &e.kind {
+        EventKind::ActorEnded { ending } if e.actor == actor => Some(ending),
+        _ => None,
+    })
+}
+
+/// The handshake each connection starts with, consistent seq and ack.
+fn assert_handshakes(segs: &[&Segment], server: &str, connections: usize) {
+    let syns: Vec<&&Segment> = segs
+        .iter()
+        .filter(|s| s.flags == [TcpFlag::Syn] && s.to == server)
+        .collect();
+    let mut clients: Vec<&str> = syns.iter().map(|s| s.from.as_str()).collect();
+    clients.sort();
+    clients.dedup(); // a SYN sent again is the same connection
+    assert_eq!(clients.len(), connections, "{segs:#?}");
+    for syn in syns {
+        let syn_ack = segs
+            .iter()
+            .find(|s| s.flags == [TcpFlag::Syn, TcpFlag::Ack] && s.to == syn.from)
+            .expect("a SYN-ACK for each client");
+        assert_eq!(syn_ack.ack, syn.seq.wrapping_add(1));
+        assert!(segs.iter().any(|s| s.from == syn.from
+            && s.flags == [TcpFlag::Ack]
+            && s.seq == syn.seq.wrapping_add(1)
+            && s.ack == syn_ack.seq.wrapping_add(1)));
+    }
+}
+
+fn payload(segs: &[&Segment], from: impl Fn(&str) -> bool) -> Vec<u8> {
+    segs.iter()
+        .filter(|s| from(&s.from))
+        .flat_map(|s| s.payload.clone())
+        .collect()
+}
+
+/// The pcap file as libpcap reads it: each frame's TCP payload length, in order.
+fn read_back(pcap: &[u8]) -> Vec<usize> {
+    let dir = std::env::temp_dir().join(format!("tcpstep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(format!("{:p}.pcap", pcap.as_ptr()));
+    std::fs::write(&path, pcap).expect("write the pcap");
+    let mut file = pcap::Capture::from_file(&path).expect("libpcap opens our file");
+    assert_eq!(file.get_datalink(), pcap::Linktype::ETHERNET);
+    let mut lengths = Vec::new();
+    while let Ok(packet) = file.next_packet() {
+        assert_eq!(packet.header.caplen, packet.header.len, "whole frames");
+        let decoded = tcpstep_relay::capture::parse::decode(packet.data).expect("a TCP frame");
+        lengths.push(decoded.payload.len());
+    }
+    let _ = std::fs::remove_file(&path);
+    lengths
+}
+
+/// The recording's pcap holds exactly the segments its events report.
+fn assert_pcap_matches(rec: &Recording) {
+    let Some(pcap) = &rec.pcap else {
+        return;
+    };
+    let from_events: Vec<usize> = segments(&rec.events).iter().map(|s| s.len).collect();
+    assert_eq!(read_back(pcap), from_events);
+}
+
+#[test]
+fn classic() {
+    let rec = run("classic");
+    let ev = &rec.events;
+    let server = rec.session.server_addr.as_str();
+    assert!(matches!(
+        ending(ev, Actor::Client(0)),
+        Some(Ending::Completed)
+    ));
+    assert!(record::finished(ev, 1));
+    if rec.pcap.is_none() {
+        return;
+    }
+    let segs = segments(ev);
+    assert_handshakes(&segs, server, 1);
+    assert_eq!(payload(&segs, |f| f != server), b"Greetings, server");
+    assert_eq!(payload(&segs, |f| f == server), b"Goodbye, client!");
+    // The server closes with a byte unread: its kernel resets the connection.
+    assert!(segs.iter().any(|s| s.from == server && s.has(TcpFlag::Rst)));
+    assert_pcap_matches(&rec);
+}
+
+#[test]
+fn fragmented() {
+    let rec = run("fragmented");
+    let ev = &rec.events;
+    let server = rec.session.server_addr.as_str();
+    // recv_all needed a recv per piece: 4 bytes at a time, four times.
+    let got: Vec<usize> = ev
+        .iter()
+        .filter(|e| e.actor == Actor::Server)
+        .filter_map(|e| match &e.kind {
+            EventKind::RecvIteration { got, .. } => Some(*got),
+            _ => None,
+        })
+        .collect();
+    assert!(got.len() > 1, "{got:?}");
+    assert_eq!(got.iter().sum::<usize>(), 16);
+    // The client asked for TCP_NODELAY so each piece leaves at once.
+    assert!(ev.iter().any(|e| matches!(&e.kind,
+        EventKind::CallReturned { call: Call::Setsockopt { option, .. }, result: CallResult::Done } if option == "TCP_NODELAY")));
+    if rec.pcap.is_none() {
+        return;
+    }
+    let segs = segments(ev);
+    let pieces: Vec<usize> = segs
+        .iter()
+        .filter(|s| s.to == server && s.len > 0)
+        .map(|s| s.len)
+        .collect();
+    assert_eq!(pieces, [4, 4, 4, 4, 1], "one segment per piece");
+    assert_pcap_matches(&rec);
+}
+
+#[test]
+fn early_close() {
+    let rec = run("early-close");
+    let ev = &rec.events;
+    let server = rec.session.server_addr.as_str();
+    // recv returned 0 after 5 bytes: recv_all's error names both counts.
+    assert!(returned(ev, Actor::Server, "recv")
+        .iter()
+        .any(|r| matches!(r, CallResult::Bytes { n: 0, .. })));
+    match ending(ev, Actor::Server) {
+        Some(Ending::Failed { message }) => assert!(
+            message.contains("was expecting 16 bytes but only received 5 bytes"),
+            "{message}"
+        ),
+        other => panic!("the server should fail: {other:?}"),
+    }
+    if rec.pcap.is_none() {
+        return;
+    }
+    let segs = segments(ev);
+    assert_handshakes(&segs, server, 1);
+    assert_eq!(payload(&segs, |f| f != server), b"Greet");
+    // The client's close is a FIN: nothing was left unread on its side.
+    assert!(segs.iter().any(|s| s.to == server && s.has(TcpFlag::Fin)));
+    assert!(!segs.iter().any(|s| s.has(TcpFlag::Rst)));
+    assert_pcap_matches(&rec);
+}
+
+#[test]
+fn refused() {
+    let rec = run("refused");
+    let ev = &rec.events;
+    assert!(
+        !ev.iter().any(|e| e.actor == Actor::Server),
+        "nothing listens"
+    );
+    let connect = returned(ev, Actor::Client(0), "connect");
+    assert!(
+        matches!(connect[..], [CallResult::Error { errno, .. }] if errno == "ECONNREFUSED"),
+        "{connect:?}"
+    );
+    match ending(ev, Actor::Client(0)) {
+        Some(Ending::Failed { message }) => assert!(message.contains("connection refused")),
+        other => panic!("the client should fail: {other:?}"),
+    }
+    if rec.pcap.is_none() {
+        return;
+    }
+    // On the wire: a SYN, answered by the kernel with RST+ACK.
+    let segs = segments(ev);
+    let flags: Vec<&[TcpFlag]> = segs.iter().map(|s| &s.flags[..]).collect();
+    assert_eq!(flags, [&[TcpFlag::Syn][..], &[TcpFlag::Ack, TcpFlag::Rst]]);
+    assert_eq!(segs[1].ack, segs[0].seq.wrapping_add(1));
+    assert_pcap_matches(&rec);
+}
+
+#[test]
+fn crowd() {
+    let rec = run("crowd");
+    let ev = &rec.events;
+    for k in 0..4 {
+        assert!(
+            matches!(ending(ev, Actor::Client(k)), Some(Ending::Completed)),
+            "client {k}"
+        );
+    }
+    // More clients than the backlog admits: the accept queue filled up...
+    let most_queued = ev
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::SocketState { state } => state.accept_queue,
+            _ => None,
+        })
+        .max();
+    assert!(
+        most_queued >= Some(2),
+        "accept queue peaked at {most_queued:?}"
+    );
+    // ...and a client was left waiting in connect() for the kernel to retry its SYN.
+    assert!(ev.iter().any(|e| matches!(e.actor, Actor::Client(_))
+        && matches!(
+            &e.kind,
+            EventKind::CallBlocked {
+                call: Call::Connect { .. }
+            }
+        )));
+    if rec.pcap.is_none() {
+        return;
+    }
+    let segs = segments(ev);
+    let server = rec.session.server_addr.as_str();
+    assert_handshakes(&segs, server, 4);
+    let retried = segs.iter().any(|a| {
+        segs.iter()
+            .filter(|b| b.flags == [TcpFlag::Syn] && b.from == a.from && b.seq == a.seq)
+            .count()
+            > 1
+    });
+    assert!(retried, "a SYN was sent again");
+    assert_pcap_matches(&rec);
+}
