@@ -3,7 +3,7 @@
 use std::rc::Rc;
 
 use gloo_events::EventListener;
-use protocol::{Command, Mode, Scenario};
+use protocol::{Command, Mode};
 use wasm_bindgen::JsCast;
 use web_sys::KeyboardEvent;
 use yew::prelude::*;
@@ -20,7 +20,6 @@ use crate::{
 
 /// The model as the page holds it: every action makes a new one (sharing
 /// nothing mutable with what components were given).
-#[derive(Default)]
 struct State(Rc<Model>);
 
 impl Reducible for State {
@@ -66,9 +65,17 @@ fn page_params() -> Params {
 
 #[component]
 pub fn App() -> Html {
-    let state = use_reducer(State::default);
-    let model = Snapshot(state.0.clone());
     let params = use_memo((), |_| page_params());
+    let state = {
+        let relay_url = params.relay.clone();
+        use_reducer(move || {
+            State(Rc::new(Model {
+                relay_url,
+                ..Model::default()
+            }))
+        })
+    };
+    let model = Snapshot(state.0.clone());
     let link = use_mut_ref(|| None::<RelayLink>);
     let speed = use_state(|| params.speed_ms);
 
@@ -102,16 +109,28 @@ pub fn App() -> Html {
         let send = send.clone();
         let params = params.clone();
         let hello_session = model.hello.as_ref().map(|h| h.session.clone());
+        let scenarios = model
+            .hello
+            .as_ref()
+            .map(|h| h.scenarios.clone())
+            .unwrap_or_default();
+        let complain = {
+            let dispatcher = state.dispatcher();
+            Callback::from(move |text| dispatcher.dispatch(Action::Garbled(text)))
+        };
         use_effect_with(hello_session.as_ref().map(|s| s.id), move |_| {
             if let Some(session) = hello_session {
                 if let Some(name) = &params.scenario {
                     if *name != session.scenario.name {
-                        send.emit(Command::Reset {
-                            scenario: Some(Scenario {
-                                name: name.clone(),
-                                ..Scenario::classic()
+                        // The relay's own settings for that scenario, from its hello.
+                        match scenarios.iter().find(|s| &s.name == name) {
+                            Some(scenario) => send.emit(Command::Reset {
+                                scenario: Some(scenario.clone()),
                             }),
-                        });
+                            None => complain.emit(format!(
+                                "the URL asks for scenario {name:?}, which this relay does not offer"
+                            )),
+                        }
                     }
                 }
                 if params.autoplay && session.mode == Mode::Paused {

@@ -322,3 +322,23 @@ fn recv_all_that_meets_end_of_stream_shows_the_error_with_both_counts() {
     );
     assert!(r.done());
 }
+
+#[test]
+fn downloads_come_from_the_relays_http_side() {
+    let at = |url: &str| Model {
+        relay_url: url.to_owned(),
+        ..Model::default()
+    };
+    assert_eq!(
+        at("ws://127.0.0.1:9001/ws").relay_http_base().as_deref(),
+        Some("http://127.0.0.1:9001")
+    );
+    assert_eq!(
+        at("wss://class.example.org/ws")
+            .relay_http_base()
+            .as_deref(),
+        Some("https://class.example.org")
+    );
+    assert_eq!(at("/ws").relay_http_base().as_deref(), Some(""));
+    assert_eq!(at("ws://odd.example/socket").relay_http_base(), None);
+}

@@ -127,9 +127,10 @@ impl Host {
         }
     }
 
+    /// Checks a scenario; one named for a preset but set differently is custom.
     fn check(&self, scenario: Scenario) -> Result<Scenario, CommandError> {
         crate::scenario::plan(&scenario)?;
-        Ok(scenario)
+        Ok(crate::scenario::named_truly(scenario))
     }
 
     /// Stops the running session, if any, and starts a new one.

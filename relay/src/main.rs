@@ -131,7 +131,6 @@ impl ScenarioArgs {
                 names.join(", ")
             )
         })?;
-        let before = s.clone();
         s.port = self.port.or(s.port);
         if let Some(m) = &self.message {
             s.message = m.clone();
@@ -147,15 +146,7 @@ impl ScenarioArgs {
         s.backlog = self.backlog.unwrap_or(s.backlog);
         s.rcvbuf = self.rcvbuf.or(s.rcvbuf);
         s.sndbuf = self.sndbuf.or(s.sndbuf);
-        // The port is where, not what: it alone leaves a preset itself.
-        let what_changed = Scenario {
-            port: before.port,
-            ..s.clone()
-        } != before;
-        if what_changed {
-            s.name = "custom".to_owned();
-        }
-        Ok(s)
+        Ok(tcpstep_relay::scenario::named_truly(s))
     }
 }
 

@@ -105,6 +105,22 @@ pub fn plan(scenario: &Scenario) -> Result<Plan, ScenarioError> {
     })
 }
 
+/// A scenario named for a preset keeps the name only if it has the
+/// preset's settings (its port aside); otherwise it is `custom`, so that a
+/// session never claims to be what it is not.
+pub fn named_truly(mut scenario: Scenario) -> Scenario {
+    let same = Scenario::preset(&scenario.name).is_some_and(|preset| {
+        Scenario {
+            port: scenario.port,
+            ..preset
+        } == scenario
+    });
+    if !same {
+        scenario.name = "custom".to_owned();
+    }
+    scenario
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +142,31 @@ mod tests {
         assert_eq!(refused.server, None);
         let early = plan(&Scenario::preset("early-close").expect("preset")).expect("valid");
         assert_eq!(early.client.expects, None);
+    }
+
+    #[test]
+    fn a_preset_changed_is_custom() {
+        let fragmented = Scenario::preset("fragmented").expect("preset");
+        assert_eq!(named_truly(fragmented.clone()).name, "fragmented");
+        let elsewhere = Scenario {
+            port: Some(4000),
+            ..fragmented.clone()
+        };
+        assert_eq!(
+            named_truly(elsewhere).name,
+            "fragmented",
+            "the port is where, not what"
+        );
+        let changed = Scenario {
+            chunk: Some(2),
+            ..fragmented
+        };
+        assert_eq!(named_truly(changed).name, "custom");
+        let not_fragmented = Scenario {
+            name: "fragmented".into(),
+            ..Scenario::classic()
+        };
+        assert_eq!(named_truly(not_fragmented).name, "custom");
     }
 
     #[test]

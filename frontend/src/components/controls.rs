@@ -5,7 +5,7 @@ use wasm_bindgen::JsCast;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
-use super::call_text;
+use super::{call_text, scenario_form::ScenarioForm};
 use crate::app::Snapshot;
 
 #[derive(Properties, PartialEq)]
@@ -115,7 +115,9 @@ pub fn Controls(props: &Props) -> Html {
         .map(|h| h.scenarios.clone())
         .unwrap_or_default();
     let current = model.session.as_ref().map(|s| s.scenario.name.clone());
+    let custom = use_state(|| false);
     let on_scenario = {
+        let custom = custom.clone();
         let send = props.send.clone();
         let scenarios = scenarios.clone();
         Callback::from(move |e: Event| {
@@ -123,10 +125,16 @@ pub fn Controls(props: &Props) -> Html {
                 .target()
                 .and_then(|t| t.dyn_into::<HtmlSelectElement>().ok())
                 .map(|s| s.value());
-            if let Some(scenario) = scenarios.iter().find(|s| Some(&s.name) == name.as_ref()) {
-                send.emit(Command::Reset {
-                    scenario: Some(scenario.clone()),
-                });
+            // Custom waits for its settings; the others start at once.
+            match scenarios.iter().find(|s| Some(&s.name) == name.as_ref()) {
+                Some(s) if s.name == "custom" => custom.set(true),
+                Some(scenario) => {
+                    custom.set(false);
+                    send.emit(Command::Reset {
+                        scenario: Some(scenario.clone()),
+                    });
+                }
+                None => {}
             }
         })
     };
@@ -159,16 +167,43 @@ pub fn Controls(props: &Props) -> Html {
                 { "Scenario " }
                 <select onchange={on_scenario} disabled={!live} aria-label="Scenario">
                     { for scenarios.iter().map(|s| html! {
-                        <option value={s.name.clone()} selected={Some(&s.name) == current.as_ref()}>{ s.name.clone() }</option>
+                        <option value={s.name.clone()} selected={if *custom { s.name == "custom" } else { Some(&s.name) == current.as_ref() }}>{ s.name.clone() }</option>
                     }) }
                 </select>
             </label>
+            { downloads(model) }
             <span class="next" aria-live="polite">
                 { next.map_or_else(
                     || if playing { "Playing…".to_owned() } else { String::new() },
                     |n| format!("Next in line: {n}"),
                 ) }
             </span>
+            if let Some(session) = &model.session {
+                <p class="about">{ session.scenario.description() }</p>
+            }
+            if *custom {
+                <ScenarioForm start={model.session.as_ref().map(|s| s.scenario.clone()).unwrap_or_default()}
+                              send={props.send.clone()} disabled={!live} />
+            }
         </section>
+    }
+}
+
+/// Links to the relay's files of the current session.
+fn downloads(model: &crate::model::Model) -> Html {
+    let Some(base) = model.relay_http_base() else {
+        return html! {};
+    };
+    let pcap = model.hello.as_ref().filter(|h| h.capture.enabled).map(|_| {
+        html! {
+            <a href={format!("{base}/download/trace.pcap")} download="">{ "pcap" }</a>
+        }
+    });
+    html! {
+        <span class="downloads">
+            { "Download: " }
+            <a href={format!("{base}/download/trace.jsonl")} download="">{ "events (JSON lines)" }</a>
+            if let Some(pcap) = pcap { { " · " } { pcap } }
+        </span>
     }
 }

@@ -4,6 +4,7 @@
 pub mod controls;
 pub mod ladder;
 pub mod recv_all;
+pub mod scenario_form;
 pub mod sockets;
 pub mod status;
 pub mod terminal;

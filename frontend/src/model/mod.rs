@@ -48,6 +48,8 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     pub link: Link,
+    /// The relay's WebSocket URL.
+    pub relay_url: String,
     pub hello: Option<Hello>,
     pub session: Option<SessionInfo>,
     /// The current session's events: `events[i].seq == i`.
@@ -62,6 +64,7 @@ impl Default for Model {
     fn default() -> Self {
         Model {
             link: Link::Connecting { attempt: 0 },
+            relay_url: String::new(),
             hello: None,
             session: None,
             events: Vec::new(),
@@ -144,5 +147,19 @@ impl Model {
 
     pub fn is_live(&self) -> bool {
         self.link == Link::Live
+    }
+
+    /// The relay's HTTP address (for its downloads), from its WebSocket URL:
+    /// `ws://h:p/ws` gives `http://h:p`. A relative `/ws` (the same origin,
+    /// through trunk's proxy) gives the empty string: paths stay relative.
+    pub fn relay_http_base(&self) -> Option<String> {
+        let url = self.relay_url.strip_suffix("/ws")?;
+        Some(if let Some(rest) = url.strip_prefix("ws://") {
+            format!("http://{rest}")
+        } else if let Some(rest) = url.strip_prefix("wss://") {
+            format!("https://{rest}")
+        } else {
+            url.to_owned()
+        })
     }
 }
