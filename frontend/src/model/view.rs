@@ -38,6 +38,21 @@ pub struct CallView {
     pub returned_seq: Option<u64>,
 }
 
+impl CallView {
+    /// A call as its first event shows it: not yet returned.
+    fn starting(e: &Event, call: &Call) -> CallView {
+        CallView {
+            actor: e.actor,
+            socket: e.socket,
+            call: call.clone(),
+            first_seq: e.seq,
+            blocked: false,
+            result: None,
+            returned_seq: None,
+        }
+    }
+}
+
 /// A socket of the session, over its life.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SocketView {
@@ -130,15 +145,7 @@ impl View {
             EventKind::CallWaiting { call } => {
                 self.actors
                     .insert(e.actor, ActorStatus::Waiting(call.clone()));
-                self.calls.push(CallView {
-                    actor: e.actor,
-                    socket: e.socket,
-                    call: call.clone(),
-                    first_seq: e.seq,
-                    blocked: false,
-                    result: None,
-                    returned_seq: None,
-                });
+                self.calls.push(CallView::starting(e, call));
                 if let Call::Recv { len } = call {
                     self.begin_recv(e.actor, *len);
                 }
@@ -148,15 +155,7 @@ impl View {
                     .insert(e.actor, ActorStatus::InCall(call.clone()));
                 // Calls that are not stepped (name look-ups) have no waiting event.
                 if self.open_call(e.actor).is_none() {
-                    self.calls.push(CallView {
-                        actor: e.actor,
-                        socket: e.socket,
-                        call: call.clone(),
-                        first_seq: e.seq,
-                        blocked: false,
-                        result: None,
-                        returned_seq: None,
-                    });
+                    self.calls.push(CallView::starting(e, call));
                 }
             }
             EventKind::CallBlocked { call } => {

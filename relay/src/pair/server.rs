@@ -201,31 +201,18 @@ pub(super) fn set_buffers(
     observer: &mut dyn Observer,
 ) -> io::Result<()> {
     let fd = Some(socket.as_raw_fd());
-    if let Some(size) = rcvbuf {
+    type Setter = fn(&Socket, usize) -> io::Result<()>;
+    let options: [(&str, Option<u32>, Setter); 2] = [
+        ("SO_RCVBUF", rcvbuf, Socket::set_recv_buffer_size),
+        ("SO_SNDBUF", sndbuf, Socket::set_send_buffer_size),
+    ];
+    for (option, size, set) in options {
+        let Some(size) = size else { continue };
         let call = Call::Setsockopt {
-            option: "SO_RCVBUF".to_owned(),
+            option: option.to_owned(),
             value: i32::try_from(size).unwrap_or(i32::MAX),
         };
-        traced(
-            observer,
-            fd,
-            call,
-            || socket.set_recv_buffer_size(size as usize),
-            done,
-        )?;
-    }
-    if let Some(size) = sndbuf {
-        let call = Call::Setsockopt {
-            option: "SO_SNDBUF".to_owned(),
-            value: i32::try_from(size).unwrap_or(i32::MAX),
-        };
-        traced(
-            observer,
-            fd,
-            call,
-            || socket.set_send_buffer_size(size as usize),
-            done,
-        )?;
+        traced(observer, fd, call, || set(socket, size as usize), done)?;
     }
     Ok(())
 }
