@@ -67,7 +67,7 @@ pub fn client(
         Some(size) if size > 0 => {
             for (i, piece) in config.message.chunks(size).enumerate() {
                 if i > 0 {
-                    std::thread::sleep(config.pause);
+                    observer.pause(config.pause);
                 }
                 send_all(&conn, piece, observer)?;
             }

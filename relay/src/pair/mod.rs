@@ -51,6 +51,12 @@ pub trait Observer {
 
     /// One `send()` of a `send_all` loop has returned.
     fn send_iteration(&mut self, _iteration: &SendIteration) {}
+
+    /// The program pauses (between pieces of a message). An observer may
+    /// cut the pause short, as a session does when it is reset.
+    fn pause(&mut self, duration: std::time::Duration) {
+        std::thread::sleep(duration);
+    }
 }
 
 /// The terminal programs' observer: lines go to standard output, as printed.

@@ -126,6 +126,23 @@ impl Gate {
         changed
     }
 
+    /// Sleeps for `duration`, or until the gate closes, whichever is first.
+    pub fn sleep(&self, duration: Duration) {
+        let deadline = Instant::now() + duration;
+        let mut state = self.lock();
+        while !state.closed {
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            state = self
+                .changed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+    }
+
     /// Holds play back (`true`) or lets it go on (`false`).
     pub fn hold(&self, held: bool) {
         self.lock().held = held;
@@ -239,6 +256,22 @@ mod tests {
         assert_eq!(waiter.join().expect("waiter"), Err(Closed));
         assert_eq!(gate.wait(Actor::Client(0)), Err(Closed));
         assert_eq!(gate.step(None), Err(StepError::Closed));
+    }
+
+    #[test]
+    fn a_sleep_ends_when_the_gate_closes() {
+        let gate = Arc::new(Gate::new(Mode::Paused));
+        let sleeper = thread::spawn({
+            let gate = gate.clone();
+            move || {
+                let start = Instant::now();
+                gate.sleep(Duration::from_secs(600));
+                start.elapsed()
+            }
+        });
+        gate.close();
+        // Nothing else wakes a ten-minute sleep: if it returns, closing did.
+        assert!(sleeper.join().expect("sleeper") < Duration::from_secs(600));
     }
 
     #[test]

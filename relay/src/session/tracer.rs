@@ -146,6 +146,11 @@ impl Observer for Tracer {
         shared.probe_sockets();
     }
 
+    fn pause(&mut self, duration: std::time::Duration) {
+        // A reset must not wait out a program's pause.
+        self.shared.gate.sleep(duration);
+    }
+
     fn recv_iteration(&mut self, it: &RecvIteration<'_>) {
         self.shared.emit(
             self.actor,
