@@ -63,6 +63,9 @@ struct ServeArgs {
     /// A web origin (scheme://host:port) whose pages may drive the relay, besides its own and trunk's; repeatable
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allow_origin: Vec<String>,
+    /// The first session's scenario: classic, fragmented, early-close, refused, crowd or custom
+    #[arg(long, default_value = "classic")]
+    scenario: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -232,7 +235,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
         let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
         let capture = capture::status();
-        let host = Host::start(Scenario::classic(), capture.clone(), LIVE_BUFFER)
+        let scenario = ScenarioArgs::default().apply(&args.scenario)?;
+        let host = Host::start(scenario, capture.clone(), LIVE_BUFFER)
             .map_err(|e| format!("cannot start a session: {e}"))?;
         println!(
             "tcpstep relay {} (protocol {})",

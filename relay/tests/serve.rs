@@ -21,13 +21,20 @@ struct Serving {
 
 impl Serving {
     fn start() -> Serving {
-        Serving::start_with(Process::new(RELAY))
+        Serving::start_args(&[])
+    }
+
+    /// `relay serve --port 0` with more arguments.
+    fn start_args(args: &[&str]) -> Serving {
+        let mut process = Process::new(RELAY);
+        process.arg("serve").args(args);
+        Serving::start_with(process)
     }
 
     /// `relay serve --port 0`, as `process` runs it.
     fn start_with(mut process: Process) -> Serving {
         let mut child = process
-            .args(["serve", "--port", "0"])
+            .args(["--port", "0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -154,10 +161,17 @@ async fn without_capture_permission_the_relay_says_how_to_grant_it_and_runs_on()
     // As root, drop CAP_NET_RAW for the relay; otherwise it never had it.
     let process = if running_as_root() {
         let mut p = Process::new("setpriv");
-        p.args(["--bounding-set=-net_raw", "--inh-caps=-net_raw", RELAY]);
+        p.args([
+            "--bounding-set=-net_raw",
+            "--inh-caps=-net_raw",
+            RELAY,
+            "serve",
+        ]);
         p
     } else {
-        Process::new(RELAY)
+        let mut p = Process::new(RELAY);
+        p.arg("serve");
+        p
     };
     let relay = Serving::start_with(process);
     let line = relay
@@ -189,6 +203,23 @@ async fn without_capture_permission_the_relay_says_how_to_grant_it_and_runs_on()
         )
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_starts_with_the_scenario_it_is_given() {
+    let relay = Serving::start_args(&["--scenario", "refused"]);
+    let mut v = Viewer::connect(&relay.url).await;
+    let RelayMessage::Hello(hello) = v.next().await else {
+        panic!("hello first")
+    };
+    assert_eq!(hello.session.scenario.name, "refused");
+    assert!(hello.scenarios.iter().any(|s| s.name == "crowd"));
+    let out = Process::new(RELAY)
+        .args(["serve", "--port", "0", "--scenario", "chaos"])
+        .output()
+        .expect("run relay serve");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scenario \"chaos\""));
 }
 
 #[test]
