@@ -10,8 +10,8 @@ use yew::prelude::*;
 
 use crate::{
     components::{
-        controls::Controls, ladder::Ladder, recv_all::RecvAllPanel, sockets::SocketsBoard,
-        status::StatusBar, terminal::Terminal,
+        controls::Controls, inspector::Inspector, ladder::Ladder, recv_all::RecvAllPanel,
+        sockets::SocketsBoard, status::StatusBar, terminal::Terminal, timeline::Timeline,
     },
     model::{Action, Model},
     relay_link::RelayLink,
@@ -178,6 +178,10 @@ pub fn App() -> Html {
         let speed = speed.clone();
         Callback::from(move |ms| speed.set(ms))
     };
+    let act = {
+        let dispatcher = state.dispatcher();
+        Callback::from(move |action| dispatcher.dispatch(action))
+    };
     let on_dismiss = {
         let dispatcher = state.dispatcher();
         Callback::from(move |_| dispatcher.dispatch(Action::Dismiss))
@@ -190,9 +194,11 @@ pub fn App() -> Html {
             </header>
             <StatusBar model={snapshot.clone()} {on_dismiss} />
             <Controls model={snapshot.clone()} send={send.clone()} speed={*speed} {on_speed} />
+            <Timeline model={snapshot.clone()} act={act.clone()} />
             <main class="panels">
-                <Ladder model={snapshot.clone()} />
+                <Ladder model={snapshot.clone()} act={act.clone()} />
                 <div class="side">
+                    <Inspector model={snapshot.clone()} act={act.clone()} />
                     <SocketsBoard model={snapshot.clone()} />
                     <RecvAllPanel model={snapshot.clone()} />
                     <Terminal model={snapshot} />

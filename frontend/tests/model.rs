@@ -342,3 +342,117 @@ fn downloads_come_from_the_relays_http_side() {
     assert_eq!(at("/ws").relay_http_base().as_deref(), Some(""));
     assert_eq!(at("ws://odd.example/socket").relay_http_base(), None);
 }
+
+/// Every preset, recorded for real.
+fn recorded_traces() -> Vec<tcpstep_relay::record::Recording> {
+    Scenario::presets()
+        .into_iter()
+        .filter(|s| s.name != "custom") // custom is classic's settings
+        .map(|s| {
+            let name = s.name.clone();
+            tcpstep_relay::record::record(s, capture::status().enabled, Duration::from_secs(60))
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+        })
+        .collect()
+}
+
+#[test]
+fn scrubbing_to_any_moment_equals_folding_up_to_it_in_every_scenario() {
+    for rec in recorded_traces() {
+        let name = &rec.session.scenario.name;
+        let mut model = Model::default();
+        received(&mut model, RelayMessage::Session(rec.session.clone()));
+        for e in &rec.events {
+            received(&mut model, RelayMessage::Event(e.clone()));
+        }
+        let n = rec.events.len();
+        for k in (0..n).rev() {
+            model.apply(Action::Seek(Some(k)));
+            assert_eq!(model.shown_len(), k, "{name}");
+            assert_eq!(
+                *model.shown(),
+                View::fold(&rec.events[..k]),
+                "{name}: after {k} events"
+            );
+        }
+        // Live events keep arriving while looking back; the moment stays put.
+        model.apply(Action::Seek(Some(1)));
+        received(
+            &mut model,
+            RelayMessage::Event(Event {
+                seq: n as u64,
+                ..rec.events[0].clone()
+            }),
+        );
+        assert_eq!(model.shown_len(), 1);
+        assert_eq!(model.events.len(), n + 1);
+        // Back to live.
+        model.apply(Action::Seek(None));
+        assert_eq!(model.shown_len(), n + 1);
+        assert_eq!(model.shown(), &model.view);
+    }
+}
+
+#[test]
+fn a_saved_trace_opens_with_no_relay_and_steps_the_same() {
+    for rec in recorded_traces() {
+        let text = tcpstep_relay::record::json_lines(&rec.session, &rec.events);
+        let mut model = Model::default();
+        model.apply(Action::OpenTrace {
+            name: "t.jsonl".into(),
+            text,
+        });
+        assert_eq!(model.notice, None);
+        assert_eq!(
+            model.source,
+            tcpstep_frontend::model::Source::Trace {
+                name: "t.jsonl".into()
+            }
+        );
+        assert_eq!(model.session.as_ref(), Some(&rec.session));
+        assert_eq!(model.events, rec.events);
+        assert_eq!(model.view, View::fold(&rec.events));
+        // The relay is not listened to while a trace is open.
+        received(
+            &mut model,
+            RelayMessage::Session(SessionInfo {
+                id: 99,
+                ..rec.session.clone()
+            }),
+        );
+        assert_eq!(model.session.as_ref().map(|s| s.id), Some(rec.session.id));
+        // Selecting an event shows it, within the moment shown.
+        model.apply(Action::Select(Some(2)));
+        assert_eq!(model.selected_event().map(|e| e.seq), Some(2));
+        model.apply(Action::Seek(Some(1)));
+        assert_eq!(
+            model.selected_event(),
+            None,
+            "event 2 has not happened at moment 1"
+        );
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_trace_is_refused_with_a_reason() {
+    let mut model = Model::default();
+    for (text, says) in [
+        ("not json\n", "line 1: not a tcpstep trace line"),
+        ("", "has no session line"),
+        (
+            "{\"type\":\"error\",\"message\":\"x\"}\n",
+            "has no session line",
+        ),
+    ] {
+        model.apply(Action::OpenTrace {
+            name: "x.jsonl".into(),
+            text: text.into(),
+        });
+        assert!(
+            model.notice.as_deref().is_some_and(|n| n.contains(says)),
+            "{:?}",
+            model.notice
+        );
+        assert_eq!(model.source, tcpstep_frontend::model::Source::Relay);
+    }
+}

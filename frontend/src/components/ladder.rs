@@ -8,12 +8,14 @@ use yew::prelude::*;
 use super::{actor_class, call_text, result_text};
 use crate::{
     app::Snapshot,
-    model::{CallView, View},
+    model::{Action, CallView, View},
 };
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub model: Snapshot,
+    /// Selecting a row inspects its event.
+    pub act: Callback<Action>,
 }
 
 const ROW: f64 = 30.0;
@@ -128,7 +130,7 @@ fn drawn(call: &Call) -> bool {
 #[component]
 pub fn Ladder(props: &Props) -> Html {
     let model = &props.model;
-    let view = &model.view;
+    let view = model.shown();
     let server_addr = model
         .session
         .as_ref()
@@ -156,9 +158,16 @@ pub fn Ladder(props: &Props) -> Html {
         }
     });
 
+    let selected = model.selected;
     let marks = rows.iter().enumerate().map(|(i, row)| {
         let y = TOP + i as f64 * ROW;
-        let fresh = (i == last).then_some("fresh");
+        let fresh = (i == last && model.scrubbed.is_none()).then_some("fresh");
+        let seq = match row {
+            Row::Call(c) => c.returned_seq.unwrap_or(c.first_seq),
+            Row::Segment(seq, _) => *seq,
+        };
+        let pick = props.act.reform(move |_: MouseEvent| Action::Select(Some(seq)));
+        let chosen = (selected == Some(seq)).then_some("selected");
         match row {
             Row::Segment(seq, s) => {
                 let from = lane_x(&lanes, lane_of(view, &server_addr, &s.from));
@@ -169,7 +178,7 @@ pub fn Ladder(props: &Props) -> Html {
                     s.from, s.to, flag_words(s), s.seq, s.rel_seq, s.ack, s.rel_ack, s.window, s.len
                 );
                 html! {
-                    <g class={classes!(segment_class(s), fresh)} data-seq={seq.to_string()}>
+                    <g class={classes!(segment_class(s), fresh, chosen)} data-seq={seq.to_string()} onclick={pick}>
                         <title>{ title }</title>
                         <line class="arrow" x1={from.to_string()} y1={(y - SLOPE / 2.0).to_string()}
                               x2={to.to_string()} y2={(y + SLOPE / 2.0).to_string()} marker-end="url(#arrowhead)" />
@@ -193,7 +202,7 @@ pub fn Ladder(props: &Props) -> Html {
                     (None, false) => ("pending", format!("{} …", call_text(&c.call))),
                 };
                 html! {
-                    <g class={classes!("call", state, actor_class(c.actor), fresh)} data-seq={c.first_seq.to_string()}>
+                    <g class={classes!("call", state, actor_class(c.actor), fresh, chosen)} data-seq={c.first_seq.to_string()} onclick={pick}>
                         <title>{ format!("{}: {}", c.actor, text) }</title>
                         <circle cx={x.to_string()} cy={y.to_string()} r="6" />
                         <text x={tx.to_string()} y={(y + 4.0).to_string()} text-anchor={anchor}>{ text }</text>

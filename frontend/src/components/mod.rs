@@ -2,12 +2,14 @@
 //! given and sends commands up; none holds truth of its own.
 
 pub mod controls;
+pub mod inspector;
 pub mod ladder;
 pub mod recv_all;
 pub mod scenario_form;
 pub mod sockets;
 pub mod status;
 pub mod terminal;
+pub mod timeline;
 
 use protocol::{Actor, Call, CallResult};
 

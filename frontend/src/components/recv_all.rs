@@ -12,7 +12,7 @@ pub struct Props {
 
 #[component]
 pub fn RecvAllPanel(props: &Props) -> Html {
-    let view = &props.model.view;
+    let view = props.model.shown();
     html! {
         <section class="panel recv-all" aria-label="recv_all">
             <h2><code>{ "recv_all" }</code></h2>

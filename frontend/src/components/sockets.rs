@@ -97,7 +97,7 @@ fn card(s: &SocketView) -> Html {
 
 #[component]
 pub fn SocketsBoard(props: &Props) -> Html {
-    let view = &props.model.view;
+    let view = props.model.shown();
     let (open, closed): (Vec<&SocketView>, Vec<&SocketView>) =
         view.sockets.values().partition(|s| s.is_open());
     html! {

@@ -13,7 +13,7 @@ pub struct Props {
 
 #[component]
 pub fn Terminal(props: &Props) -> Html {
-    let view = &props.model.view;
+    let view = props.model.shown();
     let mut actors: Vec<Actor> = view.lines.iter().map(|l| l.actor).collect();
     actors.sort();
     actors.dedup();

@@ -43,6 +43,33 @@ pub enum Action {
     Garbled(String),
     /// The person dismissed the notice.
     Dismiss,
+    /// Show the session as it was after its first `k` events; `None` follows
+    /// the live end again.
+    Seek(Option<usize>),
+    /// Open a saved trace (JSON lines as `relay record` writes them) in
+    /// place of the relay's session.
+    OpenTrace {
+        name: String,
+        text: String,
+    },
+    /// Select an event (by `seq`) to inspect, or none.
+    Select(Option<u64>),
+}
+
+/// Where the session on the page comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The relay, live.
+    Relay,
+    /// A trace file opened in the page; the relay is not listened to.
+    Trace { name: String },
+}
+
+/// The session as it was after some of its events: time travel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scrubbed {
+    pub at: usize,
+    pub view: View,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +85,11 @@ pub struct Model {
     pub view: View,
     /// The latest thing the relay refused or we could not read, for the person to see.
     pub notice: Option<String>,
+    pub source: Source,
+    /// Set while the person looks at an earlier moment.
+    pub scrubbed: Option<Scrubbed>,
+    /// The event being inspected.
+    pub selected: Option<u64>,
 }
 
 impl Default for Model {
@@ -70,6 +102,9 @@ impl Default for Model {
             events: Vec::new(),
             view: View::default(),
             notice: None,
+            source: Source::Relay,
+            scrubbed: None,
+            selected: None,
         }
     }
 }
@@ -89,10 +124,90 @@ impl Model {
                     reason,
                 }
             }
+            // A trace on the page replaces the relay's session until reload.
+            Action::Received(_) if self.source != Source::Relay => {}
             Action::Received(message) => self.receive(*message),
             Action::Garbled(text) => self.notice = Some(text),
             Action::Dismiss => self.notice = None,
+            Action::Seek(at) => self.seek(at),
+            Action::OpenTrace { name, text } => self.open_trace(name, &text),
+            Action::Select(seq) => self.selected = seq,
         }
+    }
+
+    /// Moves the page to just after event `at` (or back to the live end).
+    fn seek(&mut self, at: Option<usize>) {
+        self.scrubbed = match at {
+            Some(at) if at < self.events.len() => Some(Scrubbed {
+                at,
+                view: View::fold(&self.events[..at]),
+            }),
+            _ => None,
+        };
+    }
+
+    /// Replaces the session with a trace's; says what is wrong with a bad file.
+    fn open_trace(&mut self, name: String, text: &str) {
+        let mut session = None;
+        let mut events = Vec::new();
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            match serde_json::from_str::<RelayMessage>(line) {
+                Ok(RelayMessage::Session(info)) if session.is_none() => session = Some(info),
+                Ok(RelayMessage::Event(e)) if e.seq == events.len() as u64 => events.push(e),
+                Ok(RelayMessage::Event(e)) => {
+                    self.notice = Some(format!(
+                        "{name}, line {}: event {} where event {} belongs: not a whole trace",
+                        i + 1,
+                        e.seq,
+                        events.len()
+                    ));
+                    return;
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    self.notice = Some(format!(
+                        "{name}, line {}: not a tcpstep trace line ({err})",
+                        i + 1
+                    ));
+                    return;
+                }
+            }
+        }
+        let Some(session) = session else {
+            self.notice = Some(format!(
+                "{name} has no session line: is it a trace from `relay record` or the page's download?"
+            ));
+            return;
+        };
+        self.view = View::fold(&events);
+        self.events = events;
+        self.session = Some(session);
+        self.source = Source::Trace { name };
+        self.scrubbed = None;
+        self.selected = None;
+        self.notice = None;
+    }
+
+    /// The view the page shows: the scrubbed moment, or the latest.
+    pub fn shown(&self) -> &View {
+        self.scrubbed.as_ref().map_or(&self.view, |s| &s.view)
+    }
+
+    /// How many events the shown view holds.
+    pub fn shown_len(&self) -> usize {
+        self.scrubbed.as_ref().map_or(self.events.len(), |s| s.at)
+    }
+
+    /// The selected event, if it is part of what is shown.
+    pub fn selected_event(&self) -> Option<&Event> {
+        let seq = usize::try_from(self.selected?).ok()?;
+        (seq < self.shown_len())
+            .then(|| self.events.get(seq))
+            .flatten()
     }
 
     fn receive(&mut self, message: RelayMessage) {
@@ -117,6 +232,8 @@ impl Model {
         if self.session.as_ref().map(|s| s.id) != Some(info.id) {
             self.events.clear();
             self.view = View::default();
+            self.scrubbed = None;
+            self.selected = None;
         }
         self.session = Some(info);
     }

@@ -1,0 +1,99 @@
+//! Every field of the selected event; for a segment, its TCP header, its
+//! options, and its payload as hex and as text.
+
+use protocol::{EventKind, TcpOption};
+use yew::prelude::*;
+
+use super::printable;
+use crate::{app::Snapshot, model::Action};
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub model: Snapshot,
+    pub act: Callback<Action>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .chunks(16)
+        .enumerate()
+        .map(|(i, row)| {
+            let cells: Vec<String> = row.iter().map(|b| format!("{b:02x}")).collect();
+            format!(
+                "{:04x}  {:<47}  {}",
+                i * 16,
+                cells.join(" "),
+                printable(row)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn option_text(o: &TcpOption) -> String {
+    match o {
+        TcpOption::Mss { bytes } => format!("MSS {bytes} bytes"),
+        TcpOption::WindowScale { shift } => {
+            format!("window scale ×{} (shift {shift})", 1u32 << shift.min(&30))
+        }
+        TcpOption::SackPermitted => "SACK permitted".into(),
+        TcpOption::Sack { blocks } => format!("SACK {blocks:?}"),
+        TcpOption::Timestamps { value, echo } => format!("timestamps value {value}, echo {echo}"),
+        TcpOption::Nop => "NOP (padding)".into(),
+    }
+}
+
+#[component]
+pub fn Inspector(props: &Props) -> Html {
+    let Some(event) = props.model.selected_event() else {
+        return html! {
+            <section class="panel inspector" aria-label="Inspector">
+                <h2>{ "Inspector" }</h2>
+                <p class="empty">{ "Select a segment or a call on the ladder to see every field." }</p>
+            </section>
+        };
+    };
+    let close = props.act.reform(|_: MouseEvent| Action::Select(None));
+    let rows = |pairs: Vec<(&str, String)>| {
+        html! {
+            <table class="fields"><tbody>
+                { for pairs.into_iter().map(|(k, v)| html! { <tr><th>{ k }</th><td><code>{ v }</code></td></tr> }) }
+            </tbody></table>
+        }
+    };
+    let detail = match &event.kind {
+        EventKind::Segment { segment: s } => html! {
+            <>
+                { rows(vec![
+                    ("from", s.from.clone()),
+                    ("to", s.to.clone()),
+                    ("flags", s.flags.iter().map(|f| f.name()).collect::<Vec<_>>().join(" ")),
+                    ("sequence number", format!("{} (relative {})", s.seq, s.rel_seq)),
+                    ("acknowledgment number", format!("{} (relative {})", s.ack, s.rel_ack)),
+                    ("window", format!("{} (before scaling)", s.window)),
+                    ("payload length", format!("{} bytes", s.len)),
+                    ("seen on the wire", format!("{} µs into the session", s.wire_us)),
+                ]) }
+                <h3>{ "Options" }</h3>
+                if s.options.is_empty() { <p class="empty">{ "none" }</p> }
+                <ul>{ for s.options.iter().map(|o| html! { <li>{ option_text(o) }</li> }) }</ul>
+                if !s.payload.is_empty() {
+                    <h3>{ "Payload" }</h3>
+                    <pre class="hex">{ hex(&s.payload) }</pre>
+                }
+            </>
+        },
+        _ => html! {
+            <pre class="json">{ serde_json::to_string_pretty(&event.kind).unwrap_or_default() }</pre>
+        },
+    };
+    html! {
+        <section class="panel inspector" aria-label="Inspector">
+            <h2>{ format!("Inspector: event {} ({})", event.seq, event.actor) }
+                <button class="close" onclick={close} aria-label="Close the inspector">{ "×" }</button></h2>
+            <p class="when">{ format!("{} µs into the session", event.t_us) }
+                { event.tuple.as_ref().map(|t| format!(" · socket {} {}", event.socket.map(|s| s.to_string()).unwrap_or_default(), t.local)).unwrap_or_default() }</p>
+            { detail }
+        </section>
+    }
+}
