@@ -123,3 +123,68 @@ async fn stepping_the_classic_exchange_in_the_browser() {
     std::fs::write(&path, shot).expect("save the screenshot");
     println!("screenshot: {}", path.display());
 }
+
+/// A trace saved from a real session, opened in the page with no relay
+/// running: the same ladder, time travel over it, and the inspector.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the page served and chromedriver: cargo xtask test runs it"]
+async fn a_saved_trace_opens_with_no_relay() {
+    let page = page_url();
+    let capture = tcpstep_relay::capture::status();
+    assert!(
+        capture.enabled,
+        "this test checks the wire: {}",
+        capture.reason
+    );
+    let rec = tcpstep_relay::record::record(
+        protocol::Scenario::classic(),
+        true,
+        std::time::Duration::from_secs(60),
+    )
+    .expect("record a session");
+    let dir = std::env::temp_dir().join(format!("tcpstep-page-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let trace = dir.join("classic.jsonl");
+    std::fs::write(
+        &trace,
+        tcpstep_relay::record::json_lines(&rec.session, &rec.events),
+    )
+    .expect("write the trace");
+    let events = rec.events.len();
+
+    tokio::task::spawn_blocking(move || {
+        let browser = Browser::start();
+        // Nothing listens on port 1: no relay at all.
+        browser.goto(&format!("{page}?relay=ws://127.0.0.1:1/ws"));
+        browser.wait_for("the page to give up on the relay", |b| b.text(".link").contains("Relay gone"));
+        browser.type_into(".open-trace input", &trace.display().to_string());
+        browser.wait_for("the trace to open", |b| b.text(".trace-name").contains("classic.jsonl"));
+        let labels = browser.texts(".seg .seg-label");
+        assert_eq!(labels.first().map(String::as_str), Some("SYN  seq=0"), "{labels:?}");
+        assert!(browser.text(".position").contains(&format!("{events} events")));
+
+        // Time travel: the very start shows nothing; one event on, the server's first call.
+        browser.click(".timeline button"); // ⏮
+        browser.wait_for("the start", |b| b.texts(".call").is_empty() && b.texts(".seg").is_empty());
+        assert!(browser.text(".position").contains(&format!("after event 0 of {events}")));
+        assert!(browser.text(".sockets").contains("No socket yet"));
+        for _ in 0..3 {
+            browser.run("document.querySelectorAll('.timeline button')[2].click();", serde_json::json!([]));
+        }
+        browser.wait_for("three events in", |b| b.text(".position").contains(&format!("after event 3 of {events}")));
+        assert!(browser.texts(".call.server").iter().any(|c| c.contains("socket()")));
+        browser.run("document.querySelectorAll('.timeline button')[3].click();", serde_json::json!([])); // ⏭
+        browser.wait_for("the end again", |b| b.text(".position").contains("live"));
+
+        // The inspector: the SYN's header fields and options.
+        browser.run("document.querySelector('.seg.syn').dispatchEvent(new MouseEvent('click', {bubbles: true}));", serde_json::json!([]));
+        browser.wait_for("the inspector", |b| b.text(".inspector").contains("sequence number"));
+        let inspector = browser.text(".inspector");
+        assert!(inspector.contains("flags") && inspector.contains("SYN"), "{inspector}");
+        assert!(inspector.contains("(relative 0)"), "{inspector}");
+        assert!(inspector.contains("MSS") && inspector.contains("SACK permitted"), "{inspector}");
+    })
+    .await
+    .expect("the browser thread");
+    let _ = std::fs::remove_dir_all(dir);
+}

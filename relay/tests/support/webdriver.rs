@@ -132,20 +132,34 @@ impl Browser {
         .unwrap_or_default()
     }
 
-    /// Clicks the first element matching `css`, as a person would.
-    pub fn click(&self, css: &str) {
+    fn element(&self, css: &str) -> String {
         let found = self.session_call(
             "POST",
             "/element",
             Some(json!({ "using": "css selector", "value": css })),
         );
-        let id = found
+        found
             .as_object()
             .and_then(|o| o.values().next())
             .and_then(Value::as_str)
             .expect("an element id")
-            .to_owned();
+            .to_owned()
+    }
+
+    /// Clicks the first element matching `css`, as a person would.
+    pub fn click(&self, css: &str) {
+        let id = self.element(css);
         self.session_call("POST", &format!("/element/{id}/click"), Some(json!({})));
+    }
+
+    /// Types `text` into the element (for a file input: the file's path).
+    pub fn type_into(&self, css: &str, text: &str) {
+        let id = self.element(css);
+        self.session_call(
+            "POST",
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        );
     }
 
     /// Waits until `condition` holds, checking every 50 ms.
