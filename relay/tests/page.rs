@@ -164,7 +164,7 @@ async fn a_saved_trace_opens_with_no_relay() {
         assert!(browser.text(".position").contains(&format!("{events} events")));
 
         // Time travel: the very start shows nothing; one event on, the server's first call.
-        browser.click(".timeline button"); // ⏮
+        browser.click(".timeline button"); // ◀◀, the first
         browser.wait_for("the start", |b| b.texts(".call").is_empty() && b.texts(".seg").is_empty());
         assert!(browser.text(".position").contains(&format!("after event 0 of {events}")));
         assert!(browser.text(".sockets").contains("No socket yet"));
@@ -173,7 +173,7 @@ async fn a_saved_trace_opens_with_no_relay() {
         }
         browser.wait_for("three events in", |b| b.text(".position").contains(&format!("after event 3 of {events}")));
         assert!(browser.texts(".call.server").iter().any(|c| c.contains("socket()")));
-        browser.run("document.querySelectorAll('.timeline button')[3].click();", serde_json::json!([])); // ⏭
+        browser.run("document.querySelectorAll('.timeline button')[3].click();", serde_json::json!([])); // ▶▶, the last
         browser.wait_for("the end again", |b| b.text(".position").contains("live"));
 
         // The inspector: the SYN's header fields and options.

@@ -80,12 +80,12 @@ pub fn Timeline(props: &Props) -> Html {
     };
     html! {
         <section class="timeline" aria-label="Timeline">
-            { button("⏮", "First: before anything happened".into(), (at > 0).then_some(0)) }
+            { button("◀◀", "First: before anything happened".into(), (at > 0).then_some(0)) }
             { button("◀", "Back one event".into(), at.checked_sub(1)) }
             <input type="range" min="0" max={total.to_string()} value={at.to_string()} oninput={on_range}
                    aria-label="Moment of the session to show" aria-valuetext={format!("after event {at} of {total}")} />
             { button("▶", "Forward one event".into(), (at < total).then_some(at + 1)) }
-            { button("⏭", "Last: the latest event (live)".into(), (!live).then_some(total)) }
+            { button("▶▶", "Last: the latest event (live)".into(), (!live).then_some(total)) }
             <span class="position">{
                 if live { format!("{total} events · live") } else { format!("after event {at} of {total} · looking back") }
             }</span>
