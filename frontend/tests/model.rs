@@ -456,3 +456,72 @@ fn a_file_that_is_not_a_trace_is_refused_with_a_reason() {
         assert_eq!(model.source, tcpstep_frontend::model::Source::Relay);
     }
 }
+
+/// The notes a trace's events get, as text.
+fn notes_of(rec: &tcpstep_relay::record::Recording) -> Vec<String> {
+    tcpstep_frontend::model::explain_all(&rec.events)
+        .into_iter()
+        .flatten()
+        .map(|n| n.text)
+        .collect()
+}
+
+#[test]
+fn explanations_follow_from_the_events_in_every_scenario() {
+    let traces = recorded_traces();
+    let by_name = |name: &str| {
+        traces
+            .iter()
+            .find(|r| r.session.scenario.name == name)
+            .expect("a trace")
+    };
+    let has = |name: &str, text: &str| notes_of(by_name(name)).iter().any(|n| n.contains(text));
+    let capture = capture::status().enabled;
+
+    // recv returning less than asked, only where it did.
+    assert!(has("fragmented", "returned only 4 bytes"));
+    assert!(!has("classic", "returned only"));
+    // End of stream, only where the peer closed before the count was reached.
+    assert!(has("early-close", "returned 0: end of stream"));
+    assert!(!has("classic", "returned 0"));
+    // A refused connect.
+    assert!(has("refused", "ECONNREFUSED"));
+    assert!(!has("classic", "ECONNREFUSED"));
+    // The kernel queueing a connection before accept() runs.
+    assert!(notes_of(by_name("crowd"))
+        .iter()
+        .any(|n| n.contains("queued the connection")));
+    if capture {
+        assert!(has("classic", "asks to open a connection"));
+        assert!(has("classic", "answers the SYN by itself"));
+        // The classic close: a byte unread, so RST instead of FIN.
+        assert!(has("classic", "1 byte(s) still unread"));
+        assert!(!has("early-close", "still unread"));
+        // Nothing listening: RST answers the SYN.
+        assert!(has("refused", "Nothing listens at"));
+        assert!(!has("classic", "Nothing listens at"));
+        // Data after the server closed (fragmented's last piece) meets RST.
+        assert!(has("fragmented", "already closed"));
+    }
+    // The model keeps the same notes as it receives events one by one.
+    let rec = by_name("classic");
+    let model = live_model(&rec_hello(rec), &rec.events);
+    assert_eq!(
+        model.notes,
+        tcpstep_frontend::model::explain_all(&rec.events)
+    );
+    assert!(model.latest_note().is_some());
+}
+
+fn rec_hello(rec: &tcpstep_relay::record::Recording) -> Hello {
+    Hello {
+        protocol_version: protocol::PROTOCOL_VERSION,
+        relay_version: "test".into(),
+        capture: protocol::CaptureStatus {
+            enabled: rec.pcap.is_some(),
+            reason: String::new(),
+        },
+        scenarios: Scenario::presets(),
+        session: rec.session.clone(),
+    }
+}

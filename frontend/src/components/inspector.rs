@@ -87,12 +87,14 @@ pub fn Inspector(props: &Props) -> Html {
             <pre class="json">{ serde_json::to_string_pretty(&event.kind).unwrap_or_default() }</pre>
         },
     };
+    let explained = props.model.selected_note().map(super::note_html);
     html! {
         <section class="panel inspector" aria-label="Inspector">
             <h2>{ format!("Inspector: event {} ({})", event.seq, event.actor) }
                 <button class="close" onclick={close} aria-label="Close the inspector">{ "×" }</button></h2>
             <p class="when">{ format!("{} µs into the session", event.t_us) }
                 { event.tuple.as_ref().map(|t| format!(" · socket {} {}", event.socket.map(|s| s.to_string()).unwrap_or_default(), t.local)).unwrap_or_default() }</p>
+            { for explained }
             { detail }
         </section>
     }

@@ -64,3 +64,15 @@ pub fn printable(bytes: &[u8]) -> String {
         })
         .collect()
 }
+
+/// A note on an event, with its RFC link where one applies.
+pub fn note_html(note: &crate::model::Note) -> yew::Html {
+    yew::html! {
+        <p class="note">
+            { note.text.clone() }
+            if let Some((label, href)) = note.rfc {
+                { " " }<a href={href} target="_blank" rel="noopener">{ label }</a>
+            }
+        </p>
+    }
+}

@@ -6,8 +6,10 @@
 //! often the connection drops and the relay resends its history. [`View`] is
 //! those events folded into what the page draws.
 
+mod explain;
 mod view;
 
+pub use explain::{explain, explain_all, Note};
 pub use view::{ActorStatus, CallView, Line, RecvAllView, SocketView, Turn, View};
 
 use protocol::{Event, Hello, Mode, RelayMessage, SessionInfo};
@@ -83,6 +85,8 @@ pub struct Model {
     pub events: Vec<Event>,
     /// All of `events`, folded.
     pub view: View,
+    /// What each event means: `notes[i]` is event `i`'s.
+    pub notes: Vec<Option<Note>>,
     /// The latest thing the relay refused or we could not read, for the person to see.
     pub notice: Option<String>,
     pub source: Source,
@@ -101,6 +105,7 @@ impl Default for Model {
             session: None,
             events: Vec::new(),
             view: View::default(),
+            notes: Vec::new(),
             notice: None,
             source: Source::Relay,
             scrubbed: None,
@@ -184,6 +189,7 @@ impl Model {
             return;
         };
         self.view = View::fold(&events);
+        self.notes = explain_all(&events);
         self.events = events;
         self.session = Some(session);
         self.source = Source::Trace { name };
@@ -200,6 +206,21 @@ impl Model {
     /// How many events the shown view holds.
     pub fn shown_len(&self) -> usize {
         self.scrubbed.as_ref().map_or(self.events.len(), |s| s.at)
+    }
+
+    /// The latest note within what is shown: what just happened.
+    pub fn latest_note(&self) -> Option<(u64, &Note)> {
+        self.notes[..self.shown_len().min(self.notes.len())]
+            .iter()
+            .enumerate()
+            .rev()
+            .find_map(|(i, n)| n.as_ref().map(|n| (i as u64, n)))
+    }
+
+    /// The selected event's note.
+    pub fn selected_note(&self) -> Option<&Note> {
+        let seq = usize::try_from(self.selected_event()?.seq).ok()?;
+        self.notes.get(seq)?.as_ref()
     }
 
     /// The selected event, if it is part of what is shown.
@@ -231,6 +252,7 @@ impl Model {
     fn begin(&mut self, info: SessionInfo) {
         if self.session.as_ref().map(|s| s.id) != Some(info.id) {
             self.events.clear();
+            self.notes.clear();
             self.view = View::default();
             self.scrubbed = None;
             self.selected = None;
@@ -250,6 +272,7 @@ impl Model {
             ));
             return;
         }
+        self.notes.push(explain(&self.view, &event));
         self.view.apply(&event);
         self.events.push(event);
     }
