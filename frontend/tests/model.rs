@@ -252,6 +252,7 @@ fn event(seq: u64, actor: Actor, kind: EventKind) -> Event {
         actor,
         socket: None,
         tuple: None,
+        at: None,
         kind,
     }
 }
@@ -523,5 +524,6 @@ fn rec_hello(rec: &tcpstep_relay::record::Recording) -> Hello {
         },
         scenarios: Scenario::presets(),
         session: rec.session.clone(),
+        sources: Vec::new(),
     }
 }

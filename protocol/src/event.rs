@@ -23,8 +23,20 @@ pub struct Event {
     /// The socket's addresses, once known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tuple: Option<FourTuple>,
+    /// For a program's socket call: the line of its source that makes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<SourceLine>,
     #[serde(flatten)]
     pub kind: EventKind,
+}
+
+/// A line of the relay's own source (see [`crate::Hello::sources`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SourceLine {
+    /// The file, as in `Hello::sources`: `relay/src/pair/server.rs`.
+    pub file: String,
+    /// 1-based.
+    pub line: u32,
 }
 
 /// Who an event comes from.

@@ -39,10 +39,11 @@ mod segment;
 
 pub use event::{
     Actor, Call, CallResult, Ending, Event, EventKind, FourTuple, KernelState, Mode, SocketId,
-    SocketRole, TcpState,
+    SocketRole, SourceLine, TcpState,
 };
 pub use message::{
-    CaptureStatus, Command, Hello, RelayMessage, SessionInfo, MAX_COMMAND_BYTES, PROTOCOL_VERSION,
+    CaptureStatus, Command, Hello, RelayMessage, SessionInfo, SourceFile, MAX_COMMAND_BYTES,
+    PROTOCOL_VERSION,
 };
 pub use scenario::Scenario;
 pub use segment::{Segment, TcpFlag, TcpOption};

@@ -40,6 +40,18 @@ pub struct Hello {
     pub scenarios: Vec<Scenario>,
     /// The session now running; its history follows as `event` messages.
     pub session: SessionInfo,
+    /// The source of the programs as this relay runs them (compiled into it),
+    /// so a viewer can show the line each program is at.
+    #[serde(default)]
+    pub sources: Vec<SourceFile>,
+}
+
+/// One source file of the programs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceFile {
+    /// `relay/src/pair/server.rs`
+    pub path: String,
+    pub text: String,
 }
 
 /// Whether segments on the wire are captured.

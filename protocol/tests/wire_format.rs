@@ -26,6 +26,10 @@ fn event(kind: EventKind) -> Event {
         actor: Actor::Client(0),
         socket: Some(SocketId(2)),
         tuple: Some(tuple()),
+        at: Some(SourceLine {
+            file: "relay/src/pair/server.rs".into(),
+            line: 86,
+        }),
         kind,
     }
 }
@@ -195,6 +199,7 @@ fn every_event_kind_round_trips() {
         actor: Actor::Kernel,
         socket: None,
         tuple: None,
+        at: None,
         kind: EventKind::SocketClosed,
     });
 }
@@ -219,6 +224,10 @@ fn every_relay_message_round_trips() {
         },
         scenarios: vec![Scenario::classic()],
         session: session(),
+        sources: vec![SourceFile {
+            path: "relay/src/pair/server.rs".into(),
+            text: "fn main() {}\n".into(),
+        }],
     }));
     round_trip(&RelayMessage::Session(session()));
     round_trip(&RelayMessage::Resync { from_seq: 10 });

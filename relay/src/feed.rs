@@ -13,7 +13,9 @@ use std::{
     time::Instant,
 };
 
-use protocol::{Actor, Event, EventKind, FourTuple, RelayMessage, SessionInfo, SocketId};
+use protocol::{
+    Actor, Event, EventKind, FourTuple, RelayMessage, SessionInfo, SocketId, SourceLine,
+};
 use tokio::sync::broadcast;
 
 /// How many live items a viewer may fall behind before it must resynchronise.
@@ -92,6 +94,7 @@ impl Feed {
         session: u64,
         actor: Actor,
         socket: Option<(SocketId, Option<FourTuple>)>,
+        at: Option<SourceLine>,
         kind: EventKind,
     ) {
         let mut state = self.lock();
@@ -111,6 +114,7 @@ impl Feed {
             actor,
             socket,
             tuple,
+            at,
             kind,
         };
         let json: Arc<str> = match serde_json::to_string(&RelayMessage::Event(event.clone())) {

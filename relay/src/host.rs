@@ -85,6 +85,7 @@ impl Host {
             capture: self.capture.clone(),
             scenarios: self.scenarios(),
             session,
+            sources: crate::pair::sources(),
         }
     }
 

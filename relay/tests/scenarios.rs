@@ -349,3 +349,59 @@ fn crowd_stepped_one_call_at_a_time() {
     assert!(returned(&events, Actor::Client(3), "connect").is_empty());
     session.stop();
 }
+
+/// Every call names the line of source that made it, in the source the
+/// relay sends its viewers: that line really is the call.
+#[test]
+fn each_call_points_at_its_line_in_the_source_sent_to_viewers() {
+    let sources = tcpstep_relay::pair::sources();
+    for name in ["classic", "fragmented", "refused"] {
+        let rec = run(name);
+        let mut checked = 0;
+        for e in &rec.events {
+            let EventKind::CallWaiting { call } = &e.kind else {
+                continue;
+            };
+            let at =
+                e.at.as_ref()
+                    .unwrap_or_else(|| panic!("{name}: {call:?} has no line"));
+            let file = sources
+                .iter()
+                .find(|f| f.path == at.file)
+                .unwrap_or_else(|| panic!("{} is not among the sources sent", at.file));
+            // The statement that starts on that line (rustfmt may spread a call over several).
+            let lines: Vec<&str> = file.text.lines().collect();
+            let first = at.line as usize - 1;
+            assert!(
+                first < lines.len(),
+                "{}:{} is past the end",
+                at.file,
+                at.line
+            );
+            let end = (first..lines.len())
+                .find(|&i| lines[i].trim_end().ends_with(';') || lines[i].trim_end().ends_with('{'))
+                .unwrap_or(first);
+            let line = lines[first..=end.min(first + 8)].join(" ");
+            let word = match call {
+                Call::Socket => "socket",
+                Call::Setsockopt { .. } => "set",
+                Call::Connect { .. } => "connect",
+                Call::Send { .. } => "send",
+                Call::Recv { .. } => "recv",
+                Call::Close => "close",
+                Call::Accept => "accept",
+                Call::Bind { .. } => "bind",
+                Call::Listen { .. } => "listen",
+                Call::Getsockname | Call::Getpeername => "name",
+            };
+            assert!(
+                line.contains(word),
+                "{name}: {call:?} at {}:{}: {line:?}",
+                at.file,
+                at.line
+            );
+            checked += 1;
+        }
+        assert!(checked >= 2, "{name}: only {checked} calls");
+    }
+}

@@ -20,7 +20,7 @@ mod server;
 mod stream;
 mod traced;
 
-use std::{io, os::fd::RawFd};
+use std::{io, os::fd::RawFd, panic::Location};
 
 pub use byte_string::ByteString;
 pub use client::{client, resolve};
@@ -31,15 +31,36 @@ pub use server::Server;
 pub use stream::{recv_all, send_all, Connection, RecvIteration, SendIteration};
 pub use traced::error_result;
 
+/// The programs' source, compiled in: what a viewer shows is exactly what
+/// runs. Paths are as `std::panic::Location` names them.
+pub fn sources() -> Vec<protocol::SourceFile> {
+    [
+        ("relay/src/pair/server.rs", include_str!("server.rs")),
+        ("relay/src/pair/client.rs", include_str!("client.rs")),
+        ("relay/src/pair/stream.rs", include_str!("stream.rs")),
+    ]
+    .into_iter()
+    .map(|(path, text)| protocol::SourceFile {
+        path: path.to_owned(),
+        text: text.to_owned(),
+    })
+    .collect()
+}
+
 /// Whoever watches the pair run.
 pub trait Observer {
     /// A line the program prints, without its newline.
     fn line(&mut self, line: &str);
 
-    /// A socket call is about to be made on `fd` (`None` for `socket()`).
-    /// Returning an error stops the program before the call: it fails with
-    /// that error, as if the call had.
-    fn before(&mut self, _fd: Option<RawFd>, _call: &Call) -> io::Result<()> {
+    /// A socket call is about to be made on `fd` (`None` for `socket()`), by
+    /// the line of source `at`. Returning an error stops the program before
+    /// the call: it fails with that error, as if the call had.
+    fn before(
+        &mut self,
+        _fd: Option<RawFd>,
+        _call: &Call,
+        _at: &'static Location<'static>,
+    ) -> io::Result<()> {
         Ok(())
     }
 

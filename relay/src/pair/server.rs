@@ -103,6 +103,7 @@ impl Server {
         Ok(())
     }
 
+    #[track_caller]
     fn accept(&self, observer: &mut dyn Observer) -> Result<(Socket, SocketAddr), CallError> {
         let fd = Some(self.listener.as_raw_fd());
         let (socket, from) = traced(
@@ -121,6 +122,7 @@ impl Server {
 }
 
 /// `socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)`, reported.
+#[track_caller]
 pub(super) fn new_socket(addr: SocketAddr, observer: &mut dyn Observer) -> io::Result<Socket> {
     traced(
         observer,
@@ -135,6 +137,7 @@ pub(super) fn new_socket(addr: SocketAddr, observer: &mut dyn Observer) -> io::R
 }
 
 /// `getsockname()`, reported; errors name `about`.
+#[track_caller]
 pub(super) fn sockname(
     socket: &Socket,
     observer: &mut dyn Observer,
@@ -150,6 +153,7 @@ pub(super) fn sockname(
 }
 
 /// `getpeername()`, reported; errors name `about`.
+#[track_caller]
 fn peername(
     socket: &Socket,
     observer: &mut dyn Observer,
@@ -164,6 +168,7 @@ fn peername(
     )
 }
 
+#[track_caller]
 fn name_of(
     fd: RawFd,
     call: Call,
@@ -194,6 +199,7 @@ fn inet(addr: SockAddr, call: &'static str, about: SocketAddr) -> Result<SocketA
 }
 
 /// `setsockopt(SO_RCVBUF)` and `setsockopt(SO_SNDBUF)`, where asked for.
+#[track_caller]
 pub(super) fn set_buffers(
     socket: &Socket,
     rcvbuf: Option<u32>,

@@ -48,6 +48,7 @@ impl Connection {
     }
 
     /// One `recv(2)` of at most `len` bytes.
+    #[track_caller]
     fn recv(&self, len: usize, observer: &mut dyn Observer) -> Result<Vec<u8>, CallError> {
         let mut buf = vec![0; len];
         traced(
@@ -67,6 +68,7 @@ impl Connection {
     }
 
     /// One `send(2)` of `data`; the kernel may accept only a prefix of it.
+    #[track_caller]
     fn send(&self, data: &[u8], observer: &mut dyn Observer) -> Result<usize, CallError> {
         traced(
             observer,
@@ -84,6 +86,7 @@ impl Connection {
     }
 
     /// `close(2)`: the program is done with the socket.
+    #[track_caller]
     pub fn close(self, observer: &mut dyn Observer) -> Result<(), CallError> {
         close(self.socket, observer).map_err(|e| CallError::new("close", self.peer, e))
     }
@@ -91,6 +94,7 @@ impl Connection {
 
 /// `close(2)` on a socket, reported like every other call. If the observer
 /// stops the program before it, the socket is closed all the same.
+#[track_caller]
 pub(super) fn close(socket: Socket, observer: &mut dyn Observer) -> io::Result<()> {
     let fd = socket.as_raw_fd();
     let mut socket = Some(socket);

@@ -1,6 +1,6 @@
 //! Making a socket call where an observer can see it, and hold it.
 
-use std::{io, os::fd::RawFd};
+use std::{io, os::fd::RawFd, panic::Location};
 
 use protocol::{Call, CallResult};
 
@@ -12,7 +12,10 @@ use crate::errno;
 /// `before` may hold the call (that is how a session steps) or refuse it (a
 /// session being reset); `after` sees what the call returned, described by
 /// `describe` on success. A call interrupted by a signal is made again, as
-/// the C library's callers do, and is reported once.
+/// the C library's callers do, and is reported once. The observer learns
+/// the line of source that made the call: the nearest caller not itself
+/// marked `#[track_caller]`.
+#[track_caller]
 pub(super) fn traced<T>(
     observer: &mut dyn Observer,
     fd: Option<RawFd>,
@@ -20,7 +23,7 @@ pub(super) fn traced<T>(
     mut make: impl FnMut() -> io::Result<T>,
     describe: impl FnOnce(&T) -> CallResult,
 ) -> io::Result<T> {
-    observer.before(fd, &call)?;
+    observer.before(fd, &call, Location::caller())?;
     let returned = loop {
         match make() {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

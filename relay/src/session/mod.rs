@@ -32,7 +32,7 @@ use gate::Gate;
 pub use gate::StepError;
 use protocol::{
     Actor, Call, Ending, EventKind, FourTuple, KernelState, Mode, Scenario, Segment, SessionInfo,
-    SocketId, SocketRole, TcpFlag,
+    SocketId, SocketRole, SourceLine, TcpFlag,
 };
 use socket2::SockRef;
 use tracer::Tracer;
@@ -71,6 +71,7 @@ struct InCall {
     tid: libc::pid_t,
     call: Call,
     socket: Option<SocketRef>,
+    at: Option<SourceLine>,
     /// How many looks in a row found the thread asleep.
     seen_asleep: u32,
     reported_blocked: bool,
@@ -142,7 +143,18 @@ impl Shared {
     }
 
     fn emit(&self, actor: Actor, socket: Option<SocketRef>, kind: EventKind) {
-        self.feed.push(self.id, actor, socket, kind);
+        self.feed.push(self.id, actor, socket, None, kind);
+    }
+
+    /// An event of a program's call, with the source line that makes it.
+    fn emit_at(
+        &self,
+        actor: Actor,
+        socket: Option<SocketRef>,
+        at: Option<SourceLine>,
+        kind: EventKind,
+    ) {
+        self.feed.push(self.id, actor, socket, at, kind);
     }
 
     /// The session's name for the socket `fd`, with its addresses.
@@ -192,13 +204,21 @@ impl Shared {
         Some((t.id, t.tuple))
     }
 
-    fn enter_call(&self, actor: Actor, tid: libc::pid_t, call: &Call, socket: Option<SocketRef>) {
+    fn enter_call(
+        &self,
+        actor: Actor,
+        tid: libc::pid_t,
+        call: &Call,
+        socket: Option<SocketRef>,
+        at: Option<SourceLine>,
+    ) {
         lock(&self.calls).insert(
             actor,
             InCall {
                 tid,
                 call: call.clone(),
                 socket,
+                at,
                 seen_asleep: 0,
                 reported_blocked: false,
             },
@@ -276,9 +296,10 @@ impl Shared {
             };
             if call.seen_asleep >= 2 {
                 call.reported_blocked = true;
-                self.emit(
+                self.emit_at(
                     actor,
                     call.socket.clone(),
+                    call.at.clone(),
                     EventKind::CallBlocked {
                         call: call.call.clone(),
                     },

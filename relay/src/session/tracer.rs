@@ -1,9 +1,9 @@
 //! A program's observer inside a session: turns what the program does into
 //! events, keeps track of its sockets, and holds each call at the gate.
 
-use std::{io, os::fd::RawFd};
+use std::{io, os::fd::RawFd, panic::Location};
 
-use protocol::{Actor, Call, CallResult, EventKind, SocketRole};
+use protocol::{Actor, Call, CallResult, EventKind, SocketRole, SourceLine};
 
 use super::{kernel, Shared, SocketRef};
 use crate::pair::{Observer, RecvIteration, SendIteration};
@@ -16,6 +16,8 @@ pub struct Tracer {
     /// The socket a `close()` in progress was about: forgotten before the call
     /// (its fd number may be reused the moment it returns), named after it.
     closing: Option<SocketRef>,
+    /// The source line of the call in progress.
+    at: Option<SourceLine>,
 }
 
 impl Tracer {
@@ -27,6 +29,7 @@ impl Tracer {
             tid: kernel::current_tid(),
             shared,
             closing: None,
+            at: None,
         }
     }
 }
@@ -48,12 +51,22 @@ impl Observer for Tracer {
         );
     }
 
-    fn before(&mut self, fd: Option<RawFd>, call: &Call) -> io::Result<()> {
+    fn before(
+        &mut self,
+        fd: Option<RawFd>,
+        call: &Call,
+        at: &'static Location<'static>,
+    ) -> io::Result<()> {
         let socket = fd.and_then(|fd| self.shared.socket(fd));
+        self.at = Some(SourceLine {
+            file: at.file().to_owned(),
+            line: at.line(),
+        });
         if gated(call) {
-            self.shared.emit(
+            self.shared.emit_at(
                 self.actor,
                 socket.clone(),
+                self.at.clone(),
                 EventKind::CallWaiting { call: call.clone() },
             );
             if self.shared.gate.wait(self.actor).is_err() {
@@ -66,10 +79,11 @@ impl Observer for Tracer {
             self.closing = self.shared.forget(fd);
         }
         self.shared
-            .enter_call(self.actor, self.tid, call, socket.clone());
-        self.shared.emit(
+            .enter_call(self.actor, self.tid, call, socket.clone(), self.at.clone());
+        self.shared.emit_at(
             self.actor,
             socket,
+            self.at.clone(),
             EventKind::CallEntered { call: call.clone() },
         );
         Ok(())
@@ -107,10 +121,12 @@ impl Observer for Tracer {
         // ...then report those segments: they crossed the wire before the
         // call returned (a connect's handshake, a send's data).
         shared.drain_wire();
+        let at = self.at.take();
         let returned = |socket: Option<SocketRef>| {
-            shared.emit(
+            shared.emit_at(
                 self.actor,
                 socket,
+                at.clone(),
                 EventKind::CallReturned {
                     call: call.clone(),
                     result: result.clone(),
