@@ -11,7 +11,8 @@ use yew::prelude::*;
 use crate::{
     components::{
         controls::Controls, inspector::Inspector, ladder::Ladder, recv_all::RecvAllPanel,
-        sockets::SocketsBoard, status::StatusBar, terminal::Terminal, timeline::Timeline,
+        sockets::SocketsBoard, source::SourcePanel, status::StatusBar, terminal::Terminal,
+        timeline::Timeline,
     },
     model::{Action, Model},
     relay_link::RelayLink,
@@ -196,7 +197,10 @@ pub fn App() -> Html {
             <Controls model={snapshot.clone()} send={send.clone()} speed={*speed} {on_speed} />
             <Timeline model={snapshot.clone()} act={act.clone()} />
             <main class="panels">
-                <Ladder model={snapshot.clone()} act={act.clone()} />
+                <div class="main-column">
+                    <Ladder model={snapshot.clone()} act={act.clone()} />
+                    <SourcePanel model={snapshot.clone()} />
+                </div>
                 <div class="side">
                     <Inspector model={snapshot.clone()} act={act.clone()} />
                     <SocketsBoard model={snapshot.clone()} />

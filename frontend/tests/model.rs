@@ -397,7 +397,7 @@ fn scrubbing_to_any_moment_equals_folding_up_to_it_in_every_scenario() {
 #[test]
 fn a_saved_trace_opens_with_no_relay_and_steps_the_same() {
     for rec in recorded_traces() {
-        let text = tcpstep_relay::record::json_lines(&rec.session, &rec.events);
+        let text = rec.json_lines();
         let mut model = Model::default();
         model.apply(Action::OpenTrace {
             name: "t.jsonl".into(),
@@ -411,6 +411,10 @@ fn a_saved_trace_opens_with_no_relay_and_steps_the_same() {
             }
         );
         assert_eq!(model.session.as_ref(), Some(&rec.session));
+        assert!(
+            model.hello.as_ref().is_some_and(|h| !h.sources.is_empty()),
+            "the trace brings its source"
+        );
         assert_eq!(model.events, rec.events);
         assert_eq!(model.view, View::fold(&rec.events));
         // The relay is not listened to while a trace is open.

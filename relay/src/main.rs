@@ -198,7 +198,7 @@ fn record_session(args: RecordArgs) -> Result<(), String> {
         std::time::Duration::from_secs(args.timeout),
     )
     .map_err(|e| e.to_string())?;
-    let lines = record::json_lines(&recording.session, &recording.events);
+    let lines = recording.json_lines();
     std::fs::write(&args.out, lines)
         .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
     println!(

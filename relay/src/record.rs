@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use protocol::{Actor, Call, Event, EventKind, Mode, RelayMessage, Scenario, SessionInfo};
+use protocol::{Actor, Call, Event, EventKind, Hello, Mode, RelayMessage, Scenario, SessionInfo};
 
 use crate::{
     feed::{Feed, LIVE_BUFFER},
@@ -24,6 +24,32 @@ pub struct Recording {
     pub events: Vec<Event>,
     /// The captured frames as a pcap file, if capture was on.
     pub pcap: Option<Vec<u8>>,
+}
+
+impl Recording {
+    /// The hello a viewer of this session would have received.
+    pub fn hello(&self) -> Hello {
+        Hello {
+            protocol_version: protocol::PROTOCOL_VERSION,
+            relay_version: env!("CARGO_PKG_VERSION").to_owned(),
+            capture: protocol::CaptureStatus {
+                enabled: self.pcap.is_some(),
+                reason: if self.pcap.is_some() {
+                    "recorded with capture on".to_owned()
+                } else {
+                    "recorded without capture".to_owned()
+                },
+            },
+            scenarios: Scenario::presets(),
+            session: self.session.clone(),
+            sources: crate::pair::sources(),
+        }
+    }
+
+    /// The recording as JSON lines (see [`json_lines`]).
+    pub fn json_lines(&self) -> String {
+        json_lines(&self.hello(), &self.events)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,11 +135,12 @@ pub fn finished(events: &[Event], clients: u32) -> bool {
     })
 }
 
-/// A session as JSON lines in the protocol's own encoding: a `session`
-/// message, then one `event` message per line, as a viewer receives them.
-pub fn json_lines(session: &SessionInfo, events: &[Event]) -> String {
+/// A session as JSON lines in the protocol's own encoding, exactly as a
+/// viewer receives it: a `hello` (the session, capture status, the programs'
+/// source), then one `event` message per line.
+pub fn json_lines(hello: &Hello, events: &[Event]) -> String {
     let mut out = String::new();
-    let lines = std::iter::once(RelayMessage::Session(session.clone()))
+    let lines = std::iter::once(RelayMessage::Hello(hello.clone()))
         .chain(events.iter().cloned().map(RelayMessage::Event));
     for message in lines {
         match serde_json::to_string(&message) {

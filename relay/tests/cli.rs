@@ -294,9 +294,14 @@ fn record_writes_the_events_and_the_capture() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line a relay message"))
         .collect();
-    let protocol::RelayMessage::Session(info) = &messages[0] else {
-        panic!("the first line names the session: {:?}", messages[0])
+    let protocol::RelayMessage::Hello(hello) = &messages[0] else {
+        panic!(
+            "the first line is the hello a viewer gets: {:?}",
+            messages[0]
+        )
     };
+    assert!(hello.sources.iter().any(|f| f.path.ends_with("server.rs")));
+    let info = &hello.session;
     assert_eq!(info.scenario.name, "custom", "a changed preset is custom");
     assert_eq!(info.scenario.chunk, Some(8));
     for (i, message) in messages[1..].iter().enumerate() {

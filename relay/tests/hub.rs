@@ -671,7 +671,7 @@ async fn the_current_session_downloads_as_json_lines_and_pcap() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("a relay message per line"))
         .collect();
-    assert!(matches!(&messages[0], RelayMessage::Session(s) if s.id == 1));
+    assert!(matches!(&messages[0], RelayMessage::Hello(h) if h.session.id == 1));
     let events: Vec<Event> = messages[1..]
         .iter()
         .map(|m| match m {

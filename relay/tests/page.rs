@@ -145,11 +145,7 @@ async fn a_saved_trace_opens_with_no_relay() {
     let dir = std::env::temp_dir().join(format!("tcpstep-page-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let trace = dir.join("classic.jsonl");
-    std::fs::write(
-        &trace,
-        tcpstep_relay::record::json_lines(&rec.session, &rec.events),
-    )
-    .expect("write the trace");
+    std::fs::write(&trace, rec.json_lines()).expect("write the trace");
     let events = rec.events.len();
 
     tokio::task::spawn_blocking(move || {
@@ -173,6 +169,9 @@ async fn a_saved_trace_opens_with_no_relay() {
         }
         browser.wait_for("three events in", |b| b.text(".position").contains(&format!("after event 3 of {events}")));
         assert!(browser.texts(".call.server").iter().any(|c| c.contains("socket()")));
+        // Back in time, the source shows where the server was then.
+        let then = browser.text(".source-block.server figcaption");
+        assert!(then.contains("server.rs"), "{then:?}");
         browser.run("document.querySelectorAll('.timeline button')[3].click();", serde_json::json!([])); // ▶▶, the last
         browser.wait_for("the end again", |b| b.text(".position").contains("live"));
 

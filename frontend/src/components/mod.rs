@@ -7,6 +7,7 @@ pub mod ladder;
 pub mod recv_all;
 pub mod scenario_form;
 pub mod sockets;
+pub mod source;
 pub mod status;
 pub mod terminal;
 pub mod timeline;

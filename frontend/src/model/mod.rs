@@ -154,6 +154,7 @@ impl Model {
     /// Replaces the session with a trace's; says what is wrong with a bad file.
     fn open_trace(&mut self, name: String, text: &str) {
         let mut session = None;
+        let mut hello = None;
         let mut events = Vec::new();
         for (i, line) in text
             .lines()
@@ -162,6 +163,10 @@ impl Model {
         {
             match serde_json::from_str::<RelayMessage>(line) {
                 Ok(RelayMessage::Session(info)) if session.is_none() => session = Some(info),
+                Ok(RelayMessage::Hello(h)) if session.is_none() => {
+                    session = Some(h.session.clone());
+                    hello = Some(h);
+                }
                 Ok(RelayMessage::Event(e)) if e.seq == events.len() as u64 => events.push(e),
                 Ok(RelayMessage::Event(e)) => {
                     self.notice = Some(format!(
@@ -192,6 +197,10 @@ impl Model {
         self.notes = explain_all(&events);
         self.events = events;
         self.session = Some(session);
+        // The trace's hello brings the programs' source and the capture status.
+        if hello.is_some() {
+            self.hello = hello;
+        }
         self.source = Source::Trace { name };
         self.scrubbed = None;
         self.selected = None;

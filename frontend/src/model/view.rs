@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use protocol::{
     Actor, Call, CallResult, Ending, Event, EventKind, FourTuple, KernelState, Mode, Segment,
-    SocketId, SocketRole, TcpState,
+    SocketId, SocketRole, SourceLine, TcpState,
 };
 
 /// What a program is doing.
@@ -126,6 +126,8 @@ pub struct View {
     /// Each program's latest `recv_all` (a new one replaces the last).
     pub recv_alls: BTreeMap<Actor, RecvAllView>,
     pub lines: Vec<Line>,
+    /// The line of source each program's latest call was made from.
+    pub at: BTreeMap<Actor, SourceLine>,
 }
 
 impl View {
@@ -141,6 +143,9 @@ impl View {
     /// Folds in one more event.
     pub fn apply(&mut self, e: &Event) {
         self.applied += 1;
+        if let Some(at) = &e.at {
+            self.at.insert(e.actor, at.clone());
+        }
         match &e.kind {
             EventKind::CallWaiting { call } => {
                 self.actors

@@ -50,7 +50,7 @@ pub async fn serve_plain_http(stream: &mut TcpStream, host: &Host) -> std::io::R
     let session = host.feed().session();
     let response = match asked {
         JSONL_PATH => {
-            let body = record::json_lines(&session, &host.feed().events());
+            let body = record::json_lines(&host.hello(session.clone()), &host.feed().events());
             ok(
                 "application/x-ndjson",
                 &format!("tcpstep-session-{}.jsonl", session.id),
