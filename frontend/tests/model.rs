@@ -531,3 +531,13 @@ fn rec_hello(rec: &tcpstep_relay::record::Recording) -> Hello {
         sources: Vec::new(),
     }
 }
+
+#[test]
+fn the_number_watching_follows_the_relay() {
+    let mut model = Model::default();
+    assert_eq!(model.viewers, None);
+    received(&mut model, RelayMessage::Viewers { count: 3 });
+    assert_eq!(model.viewers, Some(3));
+    received(&mut model, RelayMessage::Viewers { count: 1 });
+    assert_eq!(model.viewers, Some(1));
+}

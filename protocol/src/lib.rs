@@ -18,6 +18,8 @@
 //!    session's events from `seq` 0.
 //! 5. A viewer that falls behind receives [`RelayMessage::Resync`] and the
 //!    history again from the first event it missed.
+//! 6. Whenever a viewer joins or leaves, every viewer receives
+//!    [`RelayMessage::Viewers`]: how many watch the one shared session.
 //!
 //! # Events
 //!

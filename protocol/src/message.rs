@@ -26,6 +26,9 @@ pub enum RelayMessage {
     Resync { from_seq: u64 },
     /// A viewer's message could not be carried out. The connection stays open.
     Error { message: String },
+    /// How many viewers watch (and may step) the session now: sent when one
+    /// joins or leaves. Every viewer sees every other viewer's steps.
+    Viewers { count: u32 },
 }
 
 /// What a viewer learns on connecting.

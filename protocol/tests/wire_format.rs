@@ -231,6 +231,7 @@ fn every_relay_message_round_trips() {
     }));
     round_trip(&RelayMessage::Session(session()));
     round_trip(&RelayMessage::Resync { from_seq: 10 });
+    round_trip(&RelayMessage::Viewers { count: 3 });
     round_trip(&RelayMessage::Error {
         message: "unknown command".into(),
     });

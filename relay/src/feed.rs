@@ -26,6 +26,8 @@ pub const LIVE_BUFFER: usize = 4096;
 pub enum Item {
     /// A new session began.
     Session(SessionInfo),
+    /// The number of viewers changed.
+    Viewers(u32),
     /// An event of session `session`, already encoded as a `RelayMessage::Event`.
     Event {
         session: u64,
@@ -148,6 +150,11 @@ impl Feed {
             first_seq: first as u64,
             live: self.live.subscribe(),
         }
+    }
+
+    /// Tells every viewer how many watch.
+    pub fn announce_viewers(&self, count: u32) {
+        let _ = self.live.send(Item::Viewers(count));
     }
 
     /// The current session.

@@ -25,6 +25,8 @@ pub enum CommandError {
 }
 
 pub struct Host {
+    /// How many viewers are connected (the hub counts them).
+    pub viewers: std::sync::atomic::AtomicU32,
     feed: Arc<Feed>,
     capture: CaptureStatus,
     state: Mutex<State>,
@@ -51,6 +53,7 @@ impl Host {
             mode: Mode::Paused,
         };
         let host = Arc::new(Host {
+            viewers: std::sync::atomic::AtomicU32::new(0),
             feed: Arc::new(Feed::new(placeholder, live_buffer)),
             capture,
             state: Mutex::new(State {

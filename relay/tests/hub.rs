@@ -707,3 +707,37 @@ async fn the_current_session_downloads_as_json_lines_and_pcap() {
     let (other, _) = http_get(&relay.url, "/elsewhere").await;
     assert!(other.starts_with("HTTP/1.1 4"), "{other}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_viewer_is_told_how_many_watch() {
+    let relay = Relay::start().await;
+    let watching = |v: &Viewer| {
+        v.received.iter().rev().find_map(|m| match m {
+            RelayMessage::Viewers { count } => Some(*count),
+            _ => None,
+        })
+    };
+    async fn until_count(v: &mut Viewer, want: u32) {
+        loop {
+            if let RelayMessage::Viewers { count } = v.next().await {
+                if count == want {
+                    return;
+                }
+            }
+        }
+    }
+    let mut a = Viewer::connect(&relay.url).await;
+    until_count(&mut a, 1).await;
+    let mut b = Viewer::connect(&relay.url).await;
+    until_count(&mut b, 2).await;
+    until_count(&mut a, 2).await;
+    // Class mode: b's step is a's step too.
+    b.send(&step(SERVER)).await;
+    a.until(|e| {
+        e.actor == SERVER && matches!(&e.kind, EventKind::CallEntered { call: Call::Socket })
+    })
+    .await;
+    drop(b);
+    until_count(&mut a, 1).await;
+    assert_eq!(watching(&a), Some(1));
+}

@@ -50,6 +50,13 @@ pub fn StatusBar(props: &Props) -> Html {
             </span>
         }
     });
+    let watching = model.viewers.filter(|_| model.is_live()).map(|n| {
+        let text = match n {
+            1 => "1 watching (you)".to_owned(),
+            n => format!("{n} watching: everyone sees every step"),
+        };
+        html! { <span class="watching">{ text }</span> }
+    });
     let notice = model.notice.as_ref().map(|text| {
         let dismiss = props.on_dismiss.reform(|_: MouseEvent| ());
         html! {
@@ -67,6 +74,7 @@ pub fn StatusBar(props: &Props) -> Html {
                 </span>
                 { for capture }
                 { for session }
+                { for watching }
             </div>
             { for capture_reason }
             { for notice }

@@ -94,6 +94,8 @@ pub struct Model {
     pub scrubbed: Option<Scrubbed>,
     /// The event being inspected.
     pub selected: Option<u64>,
+    /// How many viewers watch the relay's session (this page included).
+    pub viewers: Option<u32>,
 }
 
 impl Default for Model {
@@ -110,6 +112,7 @@ impl Default for Model {
             source: Source::Relay,
             scrubbed: None,
             selected: None,
+            viewers: None,
         }
     }
 }
@@ -254,6 +257,7 @@ impl Model {
             // Events resume at `from_seq`; what we already have is skipped.
             RelayMessage::Resync { .. } => {}
             RelayMessage::Error { message } => self.notice = Some(message),
+            RelayMessage::Viewers { count } => self.viewers = Some(count),
         }
     }
 

@@ -35,7 +35,34 @@ pub async fn serve(
         Some(ws_config()),
     )
     .await?;
+    // Counted from the handshake until this function returns, however it ends.
+    let _watching = Watching::join(host.clone());
     Viewer::new(ws, host).run().await
+}
+
+/// One viewer counted among those watching.
+struct Watching(Arc<Host>);
+
+impl Watching {
+    fn join(host: Arc<Host>) -> Watching {
+        let count = host
+            .viewers
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        host.feed().announce_viewers(count);
+        Watching(host)
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let count = self
+            .0
+            .viewers
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
+            - 1;
+        self.0.feed().announce_viewers(count);
+    }
 }
 
 struct Viewer {
@@ -61,11 +88,14 @@ impl Viewer {
         let sub = self.host.feed().subscribe(None);
         let hello = RelayMessage::Hello(self.host.hello(sub.session.clone()));
         self.send(&hello).await?;
+        let count = self.host.viewers.load(std::sync::atomic::Ordering::SeqCst);
+        self.send(&RelayMessage::Viewers { count }).await?;
         let mut live = self.catch_up(sub, false).await?;
         loop {
             tokio::select! {
                 item = live.recv() => match item {
                     Ok(Item::Session(info)) => self.new_session(info).await?,
+                    Ok(Item::Viewers(count)) => self.send(&RelayMessage::Viewers { count }).await?,
                     Ok(Item::Event { session, seq, json }) => {
                         if session != self.session || seq < self.next_seq {
                             continue; // already sent, from history
