@@ -11,8 +11,8 @@ use yew::prelude::*;
 use crate::{
     components::{
         controls::Controls, inspector::Inspector, ladder::Ladder, recv_all::RecvAllPanel,
-        sockets::SocketsBoard, source::SourcePanel, status::StatusBar, terminal::Terminal,
-        timeline::Timeline,
+        sockets::SocketsBoard, source::SourcePanel, status::StatusBar, tcp_states::TcpStates,
+        terminal::Terminal, timeline::Timeline,
     },
     model::{Action, Model},
     relay_link::RelayLink,
@@ -200,6 +200,7 @@ pub fn App() -> Html {
                 <div class="main-column">
                     <Ladder model={snapshot.clone()} act={act.clone()} />
                     <SourcePanel model={snapshot.clone()} />
+                    <TcpStates model={snapshot.clone()} />
                 </div>
                 <div class="side">
                     <Inspector model={snapshot.clone()} act={act.clone()} />

@@ -9,6 +9,7 @@ pub mod scenario_form;
 pub mod sockets;
 pub mod source;
 pub mod status;
+pub mod tcp_states;
 pub mod terminal;
 pub mod timeline;
 
