@@ -152,36 +152,74 @@ async fn a_saved_trace_opens_with_no_relay() {
         let browser = Browser::start();
         // Nothing listens on port 1: no relay at all.
         browser.goto(&format!("{page}?relay=ws://127.0.0.1:1/ws"));
-        browser.wait_for("the page to give up on the relay", |b| b.text(".link").contains("Relay gone"));
+        browser.wait_for("the page to give up on the relay", |b| {
+            b.text(".link").contains("Relay gone")
+        });
         browser.type_into(".open-trace input", &trace.display().to_string());
-        browser.wait_for("the trace to open", |b| b.text(".trace-name").contains("classic.jsonl"));
+        browser.wait_for("the trace to open", |b| {
+            b.text(".trace-name").contains("classic.jsonl")
+        });
         let labels = browser.texts(".seg .seg-label");
-        assert_eq!(labels.first().map(String::as_str), Some("SYN  seq=0"), "{labels:?}");
-        assert!(browser.text(".position").contains(&format!("{events} events")));
+        assert_eq!(
+            labels.first().map(String::as_str),
+            Some("SYN  seq=0"),
+            "{labels:?}"
+        );
+        assert!(browser
+            .text(".position")
+            .contains(&format!("{events} events")));
 
         // Time travel: the very start shows nothing; one event on, the server's first call.
         browser.click(".timeline button"); // ◀◀, the first
-        browser.wait_for("the start", |b| b.texts(".call").is_empty() && b.texts(".seg").is_empty());
-        assert!(browser.text(".position").contains(&format!("after event 0 of {events}")));
+        browser.wait_for("the start", |b| {
+            b.texts(".call").is_empty() && b.texts(".seg").is_empty()
+        });
+        assert!(browser
+            .text(".position")
+            .contains(&format!("after event 0 of {events}")));
         assert!(browser.text(".sockets").contains("No socket yet"));
         for _ in 0..3 {
-            browser.run("document.querySelectorAll('.timeline button')[2].click();", serde_json::json!([]));
+            browser.run(
+                "document.querySelectorAll('.timeline button')[2].click();",
+                serde_json::json!([]),
+            );
         }
-        browser.wait_for("three events in", |b| b.text(".position").contains(&format!("after event 3 of {events}")));
-        assert!(browser.texts(".call.server").iter().any(|c| c.contains("socket()")));
+        browser.wait_for("three events in", |b| {
+            b.text(".position")
+                .contains(&format!("after event 3 of {events}"))
+        });
+        assert!(browser
+            .texts(".call.server")
+            .iter()
+            .any(|c| c.contains("socket()")));
         // Back in time, the source shows where the server was then.
         let then = browser.text(".source-block.server figcaption");
         assert!(then.contains("server.rs"), "{then:?}");
-        browser.run("document.querySelectorAll('.timeline button')[3].click();", serde_json::json!([])); // ▶▶, the last
+        browser.run(
+            "document.querySelectorAll('.timeline button')[3].click();",
+            serde_json::json!([]),
+        ); // ▶▶, the last
         browser.wait_for("the end again", |b| b.text(".position").contains("live"));
 
-        // The inspector: the SYN's header fields and options.
-        browser.run("document.querySelector('.seg.syn').dispatchEvent(new MouseEvent('click', {bubbles: true}));", serde_json::json!([]));
-        browser.wait_for("the inspector", |b| b.text(".inspector").contains("sequence number"));
+        // The inspector, reached from the keyboard: the SYN's header fields and options.
+        browser.run(
+            "const syn = document.querySelector('.seg.syn'); syn.focus(); \
+             syn.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}));",
+            serde_json::json!([]),
+        );
+        browser.wait_for("the inspector", |b| {
+            b.text(".inspector").contains("sequence number")
+        });
         let inspector = browser.text(".inspector");
-        assert!(inspector.contains("flags") && inspector.contains("SYN"), "{inspector}");
+        assert!(
+            inspector.contains("flags") && inspector.contains("SYN"),
+            "{inspector}"
+        );
         assert!(inspector.contains("(relative 0)"), "{inspector}");
-        assert!(inspector.contains("MSS") && inspector.contains("SACK permitted"), "{inspector}");
+        assert!(
+            inspector.contains("MSS") && inspector.contains("SACK permitted"),
+            "{inspector}"
+        );
     })
     .await
     .expect("the browser thread");

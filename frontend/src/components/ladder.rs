@@ -167,6 +167,16 @@ pub fn Ladder(props: &Props) -> Html {
             Row::Segment(seq, _) => *seq,
         };
         let pick = props.act.reform(move |_: MouseEvent| Action::Select(Some(seq)));
+        // The keyboard reaches every row too: Tab to it, Enter or space to inspect.
+        let pick_key = {
+            let act = props.act.clone();
+            Callback::from(move |e: KeyboardEvent| {
+                if e.key() == "Enter" || e.key() == " " {
+                    e.prevent_default();
+                    act.emit(Action::Select(Some(seq)));
+                }
+            })
+        };
         let chosen = (selected == Some(seq)).then_some("selected");
         match row {
             Row::Segment(seq, s) => {
@@ -178,7 +188,8 @@ pub fn Ladder(props: &Props) -> Html {
                     s.from, s.to, flag_words(s), s.seq, s.rel_seq, s.ack, s.rel_ack, s.window, s.len
                 );
                 html! {
-                    <g class={classes!(segment_class(s), fresh, chosen)} data-seq={seq.to_string()} onclick={pick}>
+                    <g class={classes!(segment_class(s), fresh, chosen)} data-seq={seq.to_string()} onclick={pick}
+                       onkeydown={pick_key} tabindex="0" role="button" aria-label={format!("Inspect segment: {}", segment_label(s))}>
                         <title>{ title }</title>
                         <line class="arrow" x1={from.to_string()} y1={(y - SLOPE / 2.0).to_string()}
                               x2={to.to_string()} y2={(y + SLOPE / 2.0).to_string()} marker-end="url(#arrowhead)" />
@@ -202,7 +213,8 @@ pub fn Ladder(props: &Props) -> Html {
                     (None, false) => ("pending", format!("{} …", call_text(&c.call))),
                 };
                 html! {
-                    <g class={classes!("call", state, actor_class(c.actor), fresh, chosen)} data-seq={c.first_seq.to_string()} onclick={pick}>
+                    <g class={classes!("call", state, actor_class(c.actor), fresh, chosen)} data-seq={c.first_seq.to_string()} onclick={pick}
+                       onkeydown={pick_key} tabindex="0" role="button" aria-label={format!("Inspect call: {}: {}", c.actor, text)}>
                         <title>{ format!("{}: {}", c.actor, text) }</title>
                         <circle cx={x.to_string()} cy={y.to_string()} r="6" />
                         <text x={tx.to_string()} y={(y + 4.0).to_string()} text-anchor={anchor}>{ text }</text>

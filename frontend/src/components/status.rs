@@ -10,6 +10,13 @@ pub struct Props {
     pub on_dismiss: Callback<()>,
 }
 
+/// This page's origin, as the relay's --allow-origin wants it.
+fn page_origin() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_else(|| "ORIGIN".to_owned())
+}
+
 #[component]
 pub fn StatusBar(props: &Props) -> Html {
     let model = &props.model;
