@@ -32,8 +32,11 @@ pub fn StatusBar(props: &Props) -> Html {
         } => (
             "lost",
             format!(
-                "Relay gone ({reason}); retrying in {:.1} s. Is `relay serve` running?",
-                f64::from(*retry_ms) / 1000.0
+                "Relay gone ({reason}); retrying in {:.1} s. Is `relay serve` running at {}? \
+                 If it is, it refuses pages from origins it does not know: start it with --allow-origin {}",
+                f64::from(*retry_ms) / 1000.0,
+                model.relay_url,
+                page_origin()
             ),
         ),
     };
