@@ -310,13 +310,4 @@ impl View {
         waiting.sort_by_key(|w| w.0);
         waiting.into_iter().map(|(_, a, c)| (a, c)).collect()
     }
-
-    /// The socket at `local` connected to `remote` (or listening at `local`).
-    pub fn socket_at(&self, local: &str, remote: Option<&str>) -> Option<&SocketView> {
-        self.sockets.values().find(|s| {
-            s.tuple
-                .as_ref()
-                .is_some_and(|t| t.local == local && t.remote.as_deref() == remote)
-        })
-    }
 }

@@ -509,10 +509,6 @@ impl Session {
         Ok(session)
     }
 
-    pub fn info(&self) -> &SessionInfo {
-        &self.info
-    }
-
     /// The session's segments so far as a pcap file, if it captures.
     pub fn pcap(&self) -> Option<Vec<u8>> {
         self.shared.drain_wire();
@@ -522,11 +518,6 @@ impl Session {
     /// Releases one waiting call (see [`Command::Step`](protocol::Command::Step)).
     pub fn step(&self, actor: Option<Actor>) -> Result<Actor, StepError> {
         self.shared.gate.step(actor)
-    }
-
-    /// The programs waiting for a step, longest-waiting first.
-    pub fn waiting(&self) -> Vec<Actor> {
-        self.shared.gate.waiting()
     }
 
     /// Plays or pauses; the change is an event, so every viewer sees who did it.
