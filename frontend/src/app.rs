@@ -143,6 +143,34 @@ pub fn App() -> Html {
         });
     }
 
+    // `step=N` in the URL opens that moment, once the session has reached it.
+    {
+        let done = use_mut_ref(|| false);
+        let dispatcher = state.dispatcher();
+        let step = params.step;
+        use_effect_with(model.events.len(), move |&len| {
+            if let Some(step) = step.filter(|&s| s <= len && !*done.borrow()) {
+                *done.borrow_mut() = true;
+                dispatcher.dispatch(Action::Seek(Some(step)));
+            }
+        });
+    }
+    // The URL follows the moment shown, so a link opens the same moment.
+    use_effect_with(model.scrubbed.as_ref().map(|s| s.at), |&at| {
+        if let Some(window) = web_sys::window() {
+            let search = window.location().search().unwrap_or_default();
+            let url = format!(
+                "{}{}",
+                window.location().pathname().unwrap_or_default(),
+                crate::url::with_step(&search, at)
+            );
+            if let Ok(history) = window.history() {
+                let _ =
+                    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+            }
+        }
+    });
+
     // Keyboard: space plays or pauses, → steps, R resets.
     {
         let send = send.clone();

@@ -4,7 +4,8 @@
 //!   page's own origin at `/ws`, which `trunk serve` proxies to the relay);
 //! - `scenario=NAME`: the scenario to reset to on connecting, if another runs;
 //! - `autoplay=1`: start playing on connecting;
-//! - `speed=MS`: the play interval, in milliseconds.
+//! - `speed=MS`: the play interval, in milliseconds;
+//! - `step=N`: open at the moment after event N (time travel), not live.
 
 /// The page's parameters, read once at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +14,7 @@ pub struct Params {
     pub scenario: Option<String>,
     pub autoplay: bool,
     pub speed_ms: u64,
+    pub step: Option<usize>,
 }
 
 /// The play interval when the URL names none.
@@ -46,6 +48,7 @@ impl Params {
                 .and_then(|v| v.parse().ok())
                 .filter(|&ms| ms > 0)
                 .unwrap_or(DEFAULT_SPEED_MS),
+            step: get("step").and_then(|v| v.parse().ok()),
         }
     }
 }
@@ -105,6 +108,9 @@ mod tests {
         assert_eq!(p.scenario.as_deref(), Some("classic"));
         assert!(p.autoplay);
         assert_eq!(p.speed_ms, 250);
+        assert_eq!(p.step, None);
+        assert_eq!(Params::parse("http://h:1", "?step=42").step, Some(42));
+        assert_eq!(Params::parse("http://h:1", "?step=soon").step, None);
     }
 
     #[test]
@@ -116,5 +122,39 @@ mod tests {
         assert_eq!(decode("a%2"), "a%2");
         assert_eq!(decode("100%"), "100%");
         assert_eq!(decode("a+b%21"), "a b!");
+    }
+}
+
+/// `search` with `step` set to `step` (or removed), other parameters kept.
+pub fn with_step(search: &str, step: Option<usize>) -> String {
+    let mut pairs: Vec<&str> = search
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("step=") && *p != "step")
+        .collect();
+    let step = step.map(|n| format!("step={n}"));
+    if let Some(step) = &step {
+        pairs.push(step);
+    }
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
+    }
+}
+
+#[cfg(test)]
+mod step_tests {
+    use super::with_step;
+
+    #[test]
+    fn the_step_is_written_into_the_url_and_taken_out_again() {
+        assert_eq!(with_step("", Some(3)), "?step=3");
+        assert_eq!(
+            with_step("?relay=x&step=1&autoplay=1", Some(9)),
+            "?relay=x&autoplay=1&step=9"
+        );
+        assert_eq!(with_step("?relay=x&step=1", None), "?relay=x");
+        assert_eq!(with_step("?step=1", None), "");
     }
 }

@@ -47,6 +47,18 @@ pub fn Timeline(props: &Props) -> Html {
         });
         html! { <button {onclick} {disabled} title={title.clone()} aria-label={title}>{ label }</button> }
     };
+    let on_goto = {
+        let seek = seek.clone();
+        Callback::from(move |e: Event| {
+            let value = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+                .and_then(|i| i.value().parse::<usize>().ok());
+            if let Some(to) = value {
+                seek(to.min(total));
+            }
+        })
+    };
     let on_file = {
         let act = props.act.clone();
         Callback::from(move |e: Event| {
@@ -86,6 +98,11 @@ pub fn Timeline(props: &Props) -> Html {
                    aria-label="Moment of the session to show" aria-valuetext={format!("after event {at} of {total}")} />
             { button("▶", "Forward one event".into(), (at < total).then_some(at + 1)) }
             { button("▶▶", "Last: the latest event (live)".into(), (!live).then_some(total)) }
+            <label class="goto" title="Show the moment after this many events">
+                { "Go to " }
+                <input type="number" min="0" max={total.to_string()} value={at.to_string()} onchange={on_goto}
+                       aria-label="Go to the moment after this many events" />
+            </label>
             <span class="position">{
                 if live { format!("{total} events · live") } else { format!("after event {at} of {total} · looking back") }
             }</span>
