@@ -541,3 +541,13 @@ fn the_number_watching_follows_the_relay() {
     received(&mut model, RelayMessage::Viewers { count: 1 });
     assert_eq!(model.viewers, Some(1));
 }
+
+#[test]
+fn a_full_history_is_shown_as_such() {
+    let view = View::fold(&[event(
+        0,
+        Actor::Relay,
+        EventKind::HistoryFull { limit: 200_000 },
+    )]);
+    assert_eq!(view.history_full, Some(200_000));
+}

@@ -322,4 +322,7 @@ pub enum EventKind {
     ModeChanged { mode: Mode },
     /// A segment crossed the wire.
     Segment { segment: crate::Segment },
+    /// The session's history reached the relay's limit of `limit` events:
+    /// nothing more is recorded, and the session is paused. Reset to go on.
+    HistoryFull { limit: u64 },
 }

@@ -162,6 +162,7 @@ fn every_event_kind_round_trips() {
                 wire_us: 99,
             },
         },
+        EventKind::HistoryFull { limit: 200_000 },
         EventKind::ModeChanged { mode: Mode::Paused },
         EventKind::ModeChanged {
             mode: Mode::Playing { interval_ms: 250 },

@@ -56,7 +56,14 @@ struct State {
 pub struct Feed {
     state: Mutex<State>,
     live: broadcast::Sender<Item>,
+    /// The most events one session's history holds (see [`MAX_EVENTS`]).
+    limit: usize,
 }
+
+/// The most events a session's history holds. Past it the relay records one
+/// `history_full` event and nothing more: the session is paused, and a reset
+/// starts a new one. (A crowd of 1,000 clients takes about 70,000.)
+pub const MAX_EVENTS: usize = 200_000;
 
 impl Feed {
     /// A feed whose viewers may fall `live_buffer` items behind.
@@ -69,7 +76,14 @@ impl Feed {
                 encoded: Vec::new(),
             }),
             live: broadcast::channel(live_buffer.max(1)).0,
+            limit: MAX_EVENTS,
         }
+    }
+
+    /// The same feed with another history limit (tests use small ones).
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = limit.max(1);
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -89,8 +103,9 @@ impl Feed {
         let _ = self.live.send(Item::Session(session));
     }
 
-    /// Appends an event to session `session`'s stream. Events of a session
-    /// that has since been reset (a program still winding down) are dropped.
+    /// Appends an event to session `session`'s stream, and says whether the
+    /// history has room for more. Events of a session that has since been
+    /// reset (a program still winding down) are dropped.
     pub fn push(
         &self,
         session: u64,
@@ -98,11 +113,23 @@ impl Feed {
         socket: Option<(SocketId, Option<FourTuple>)>,
         at: Option<SourceLine>,
         kind: EventKind,
-    ) {
+    ) -> bool {
         let mut state = self.lock();
         if state.session.id != session {
-            return;
+            return true;
         }
+        let (actor, socket, at, kind) = match state.events.len() {
+            n if n > self.limit => return false,
+            n if n == self.limit => (
+                Actor::Relay,
+                None,
+                None,
+                EventKind::HistoryFull {
+                    limit: self.limit as u64,
+                },
+            ),
+            _ => (actor, socket, at, kind),
+        };
         if let EventKind::ModeChanged { mode } = &kind {
             state.session.mode = *mode;
         }
@@ -130,6 +157,7 @@ impl Feed {
         state.events.push(event);
         state.encoded.push(json.clone());
         let _ = self.live.send(Item::Event { session, seq, json });
+        state.events.len() <= self.limit
     }
 
     /// The current session, its history, and the live events that follow it,
@@ -165,5 +193,36 @@ impl Feed {
     /// A copy of the current session's events so far.
     pub fn events(&self) -> Vec<Event> {
         self.lock().events.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::{Mode, Scenario};
+
+    #[test]
+    fn the_history_stops_at_its_limit_and_says_so_once() {
+        let session = SessionInfo {
+            id: 1,
+            scenario: Scenario::classic(),
+            server_addr: "127.0.0.1:3000".into(),
+            mode: Mode::Paused,
+        };
+        let feed = Feed::new(session, 16).with_limit(3);
+        let push = || feed.push(1, Actor::Server, None, None, EventKind::SocketClosed);
+        assert!(push() && push() && push());
+        assert!(!push(), "the fourth has no room");
+        assert!(!push());
+        let events = feed.events();
+        assert_eq!(events.len(), 4);
+        assert_eq!(events[3].kind, EventKind::HistoryFull { limit: 3 });
+        assert_eq!(events[3].actor, Actor::Relay);
+        // A new session starts with room again.
+        feed.begin_session(SessionInfo {
+            id: 2,
+            ..feed.session()
+        });
+        assert!(feed.push(2, Actor::Server, None, None, EventKind::SocketClosed));
     }
 }

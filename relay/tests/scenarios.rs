@@ -405,3 +405,38 @@ fn each_call_points_at_its_line_in_the_source_sent_to_viewers() {
         assert!(checked >= 2, "{name}: only {checked} calls");
     }
 }
+
+/// A session whose history fills up says so once, records nothing more, and
+/// its programs stop: the relay's memory is bounded.
+#[test]
+fn a_full_history_ends_the_session() {
+    let feed = Arc::new(
+        Feed::new(
+            SessionInfo {
+                id: 0,
+                scenario: Scenario::classic(),
+                server_addr: String::new(),
+                mode: Mode::Paused,
+            },
+            LIVE_BUFFER,
+        )
+        .with_limit(20),
+    );
+    let session = Session::start(
+        1,
+        Scenario::classic(),
+        Mode::Playing { interval_ms: 0 },
+        capture::status().enabled,
+        feed.clone(),
+    )
+    .expect("start");
+    let events = wait_for(&feed, "the history to fill", |ev| {
+        ev.iter()
+            .any(|e| e.kind == EventKind::HistoryFull { limit: 20 })
+    });
+    assert_eq!(events.len(), 21);
+    assert!(session.step(None).is_err(), "nothing more is released");
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(feed.events().len(), 21, "nothing more is recorded");
+    session.stop();
+}

@@ -67,6 +67,11 @@ pub fn StatusBar(props: &Props) -> Html {
         };
         html! { <span class="watching">{ text }</span> }
     });
+    let full = model.view.history_full.map(|limit| html! {
+        <div class="notice" role="alert">
+            { format!("This session reached the relay's limit of {limit} recorded events: nothing more is recorded and its programs stop. Reset to start a new session.") }
+        </div>
+    });
     let notice = model.notice.as_ref().map(|text| {
         let dismiss = props.on_dismiss.reform(|_: MouseEvent| ());
         html! {
@@ -87,6 +92,7 @@ pub fn StatusBar(props: &Props) -> Html {
                 { for watching }
             </div>
             { for capture_reason }
+            { for full }
             { for notice }
         </section>
     }

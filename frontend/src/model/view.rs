@@ -128,6 +128,8 @@ pub struct View {
     pub lines: Vec<Line>,
     /// The line of source each program's latest call was made from.
     pub at: BTreeMap<Actor, SourceLine>,
+    /// Set when the relay's history for this session is full.
+    pub history_full: Option<u64>,
 }
 
 impl View {
@@ -252,6 +254,7 @@ impl View {
             }
             EventKind::ModeChanged { mode } => self.mode = Some(*mode),
             EventKind::Segment { segment } => self.segments.push((e.seq, segment.clone())),
+            EventKind::HistoryFull { limit } => self.history_full = Some(*limit),
         }
         // Any event that names a socket carries its latest addresses.
         if let (Some(id), Some(tuple)) = (e.socket, &e.tuple) {

@@ -16,7 +16,7 @@ pub enum StepError {
     NothingWaiting,
     #[error("{0} is not waiting for a step: it is blocked in the kernel or has ended")]
     NotWaiting(Actor),
-    #[error("the session is being reset")]
+    #[error("the session has ended (it is being reset, or its history is full): reset to start a new one")]
     Closed,
 }
 

@@ -143,7 +143,7 @@ impl Shared {
     }
 
     fn emit(&self, actor: Actor, socket: Option<SocketRef>, kind: EventKind) {
-        self.feed.push(self.id, actor, socket, None, kind);
+        self.emit_at(actor, socket, None, kind);
     }
 
     /// An event of a program's call, with the source line that makes it.
@@ -154,7 +154,11 @@ impl Shared {
         at: Option<SourceLine>,
         kind: EventKind,
     ) {
-        self.feed.push(self.id, actor, socket, at, kind);
+        if !self.feed.push(self.id, actor, socket, at, kind) {
+            // The history is full: the programs make no more calls; a reset
+            // starts a new session.
+            self.gate.close();
+        }
     }
 
     /// The session's name for the socket `fd`, with its addresses.
