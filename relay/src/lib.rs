@@ -1,11 +1,20 @@
 //! The tcpstep relay: real TCP on real kernel sockets, made visible.
 //!
-//! [`pair`] holds the classic teaching pair (a server that reads exactly 16
-//! bytes and replies, a client that greets it), written as blocking socket
-//! calls in the textbook's order. The `relay` binary runs either half from the
-//! terminal; the visualiser's session, kernel probes, capture and WebSocket hub
-//! are built around the same code, so what the browser shows is what these
-//! calls really do. [`errno`] names the errors they can meet.
+//! Read it in this order:
+//!
+//! - [`pair`]: the classic teaching pair (a server that reads exactly 16 bytes
+//!   and replies, a client that greets it) as blocking socket calls in the
+//!   textbook's order, each reported to an `Observer`. `relay server` and
+//!   `relay client` run them from the terminal; [`errno`] names their errors.
+//! - [`scenario`]: what a session's programs do, checked, as data.
+//! - [`session`]: one run of the pair on threads behind a step gate, with the
+//!   kernel's view of every socket and the calls that sleep in it.
+//! - [`capture`]: the real segments on `lo` (libpcap), parsed, and as pcap.
+//! - [`feed`]: the one ordered stream of a session's events, with history for
+//!   late viewers and a bounded live side for everyone.
+//! - [`host`]: the running session and the commands viewers send it.
+//! - [`hub`]: the WebSocket (and downloads) that viewers connect to.
+//! - [`record`]: a session played without a browser, as JSON lines and pcap.
 
 pub mod capture;
 pub mod errno;
