@@ -1,8 +1,8 @@
 //! A session: the classic pair run on real sockets, stepped by viewers.
 //!
 //! Each program runs on its own thread, making real blocking calls, with a
-//! [`tracer::Tracer`] as its observer: before each call it reports the call
-//! and waits at the [`gate::Gate`] until a viewer (or play) releases it.
+//! `Tracer` as its observer: before each call it reports the call
+//! and waits at the step gate (`Gate`) until a viewer (or play) releases it.
 //! A prober thread watches the kernel between calls, so what the kernel does
 //! on its own (finishing a handshake before `accept()` returns, data waiting
 //! before `recv()`) is reported as it happens, and so is a call that sleeps in
