@@ -144,7 +144,8 @@ fn ensure_apt_packages() -> Result<()> {
         cmd
     };
     exec(&mut apt(&["update", "-q"]))?;
-    let mut install = apt(&["install", "-y", "-q", "--no-install-recommends"]);
+    // With recommends: Chromium's fonts come that way, and pages need text.
+    let mut install = apt(&["install", "-y", "-q"]);
     install.args(&missing);
     exec(&mut install)
 }

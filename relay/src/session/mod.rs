@@ -395,7 +395,6 @@ fn four_tuple(fd: RawFd) -> Option<FourTuple> {
 /// A running session.
 pub struct Session {
     shared: Arc<Shared>,
-    info: SessionInfo,
     stop_probing: Arc<AtomicBool>,
     threads: ThreadList,
 }
@@ -426,7 +425,7 @@ impl Session {
             server_addr: server_addr.to_string(),
             mode,
         };
-        feed.begin_session(info.clone());
+        feed.begin_session(info);
         let wall_start = SystemTime::now();
         let wire = if capture {
             match Live::open(port) {
@@ -453,7 +452,6 @@ impl Session {
         let stop_probing = Arc::new(AtomicBool::new(false));
         let session = Session {
             shared: shared.clone(),
-            info,
             stop_probing: stop_probing.clone(),
             threads: Arc::default(),
         };
@@ -548,13 +546,14 @@ impl Session {
             if !handle.is_finished() {
                 eprintln!(
                     "relay: warning: session {}: {name} did not end within {STOP_PATIENCE:?}; leaving it behind",
-                    self.info.id
+                    self.shared.id
                 );
             }
         }
+        // The prober watched the programs wind down; it ends within one look.
         self.stop_probing.store(true, Ordering::Relaxed);
-        for (_, handle) in threads {
-            if handle.is_finished() {
+        for (name, handle) in threads {
+            if name == "prober" || handle.is_finished() {
                 let _ = handle.join();
             }
         }
