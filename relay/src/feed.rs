@@ -13,13 +13,19 @@ use std::{
     time::Instant,
 };
 
-use protocol::{
-    Actor, Event, EventKind, FourTuple, RelayMessage, SessionInfo, SocketId, SourceLine,
-};
+use protocol::{Actor, Event, EventKind, FourTuple, SessionInfo, SocketId, SourceLine};
 use tokio::sync::broadcast;
 
 /// How many live items a viewer may fall behind before it must resynchronise.
 pub const LIVE_BUFFER: usize = 4096;
+
+/// `RelayMessage::Event`, encoded without copying the event first: the same
+/// JSON, as the hub's tests (which decode it as a `RelayMessage`) check.
+#[derive(serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum EventMessage<'a> {
+    Event(&'a Event),
+}
 
 /// One item of the live feed.
 #[derive(Debug, Clone)]
@@ -146,7 +152,7 @@ impl Feed {
             at,
             kind,
         };
-        let json: Arc<str> = match serde_json::to_string(&RelayMessage::Event(event.clone())) {
+        let json: Arc<str> = match serde_json::to_string(&EventMessage::Event(&event)) {
             Ok(json) => json.into(),
             // Our own types always encode; if one ever does not, say so in the stream.
             Err(err) => {
@@ -218,6 +224,13 @@ mod tests {
         assert_eq!(events.len(), 4);
         assert_eq!(events[3].kind, EventKind::HistoryFull { limit: 3 });
         assert_eq!(events[3].actor, Actor::Relay);
+        // Each event is encoded exactly as the protocol's own `RelayMessage`.
+        let sub = feed.subscribe(None);
+        for (event, json) in events.iter().zip(&sub.history) {
+            let expected = serde_json::to_string(&protocol::RelayMessage::Event(event.clone()))
+                .expect("encodes");
+            assert_eq!(**json, *expected);
+        }
         // A new session starts with room again.
         feed.begin_session(SessionInfo {
             id: 2,

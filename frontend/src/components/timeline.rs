@@ -25,9 +25,10 @@ pub fn Timeline(props: &Props) -> Html {
     let live = model.scrubbed.is_none();
     let act = props.act.clone();
     let seek = move |to: usize| act.emit(Action::Seek(if to >= total { None } else { Some(to) }));
-    let on_range = {
+    // The slider and the "Go to" field both name a moment by number.
+    let seek_to_input = {
         let seek = seek.clone();
-        Callback::from(move |e: InputEvent| {
+        move |e: &Event| {
             let value = e
                 .target()
                 .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
@@ -35,7 +36,11 @@ pub fn Timeline(props: &Props) -> Html {
             if let Some(to) = value {
                 seek(to);
             }
-        })
+        }
+    };
+    let on_range = {
+        let seek_to_input = seek_to_input.clone();
+        Callback::from(move |e: InputEvent| seek_to_input(&e))
     };
     let button = |label: &'static str, title: String, to: Option<usize>| {
         let seek = seek.clone();
@@ -47,18 +52,7 @@ pub fn Timeline(props: &Props) -> Html {
         });
         html! { <button {onclick} {disabled} title={title.clone()} aria-label={title}>{ label }</button> }
     };
-    let on_goto = {
-        let seek = seek.clone();
-        Callback::from(move |e: Event| {
-            let value = e
-                .target()
-                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-                .and_then(|i| i.value().parse::<usize>().ok());
-            if let Some(to) = value {
-                seek(to.min(total));
-            }
-        })
-    };
+    let on_goto = Callback::from(move |e: Event| seek_to_input(&e));
     let on_file = {
         let act = props.act.clone();
         Callback::from(move |e: Event| {
