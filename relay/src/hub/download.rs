@@ -27,7 +27,12 @@ pub async fn serve_plain_http(stream: &mut TcpStream, host: &Host) -> std::io::R
     let mut seen = 0;
     // A request head arrives in one piece in practice; wait a little for it anyway.
     for _ in 0..50 {
-        seen = stream.peek(&mut buf).await?;
+        // A connection that never says anything is dropped, not kept forever.
+        seen = tokio::time::timeout(Duration::from_secs(10), stream.peek(&mut buf))
+            .await
+            .map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "no request within 10 s")
+            })??;
         if seen == 0 || buf[..seen].windows(4).any(|w| w == b"\r\n\r\n") {
             break;
         }
