@@ -205,6 +205,11 @@ pub enum Call {
     },
     Getsockname,
     Getpeername,
+    /// `shutdown(fd, how)`: `SHUT_WR` ends this side's sending (a FIN) while
+    /// it can still receive.
+    Shutdown {
+        how: String,
+    },
     Close,
 }
 
@@ -222,6 +227,7 @@ impl Call {
             Call::Recv { .. } => "recv",
             Call::Getsockname => "getsockname",
             Call::Getpeername => "getpeername",
+            Call::Shutdown { .. } => "shutdown",
             Call::Close => "close",
         }
     }

@@ -16,12 +16,19 @@ use crate::classic;
 pub struct Scenario {
     /// `classic`, `fragmented`, `early-close`, `refused`, `crowd` or `custom`.
     pub name: String,
-    /// What each client sends (as UTF-8).
+    /// What each client sends (as UTF-8)...
     pub message: String,
+    /// ...this many times over, in one go: a long message without typing it.
+    pub repeat: u32,
     /// How many bytes the server's `recv_all` waits for.
     pub expected: usize,
     /// What the server sends back; each client's `recv_all` waits for this many bytes.
     pub reply: String,
+    /// Whether the server replies at all, or closes as soon as it has read.
+    pub replies: bool,
+    /// The server pauses this long before each `recv` after its first: a
+    /// slow reader, whose receive buffer fills while it dawdles.
+    pub read_pause_ms: u64,
     /// The client sends its message in pieces of this many bytes...
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chunk: Option<usize>,
@@ -29,6 +36,10 @@ pub struct Scenario {
     pub pause_ms: u64,
     /// Whether clients read the reply; if not, they hang up right after sending.
     pub reads_reply: bool,
+    /// Clients call `shutdown(SHUT_WR)` once they have sent: a half-close.
+    pub half_close: bool,
+    /// Clients close with `SO_LINGER` on and a zero timeout: an abortive close.
+    pub abort: bool,
     /// Whether a server listens at all (`refused` has none).
     pub server: bool,
     /// How many clients connect.
@@ -61,11 +72,16 @@ impl Scenario {
         Scenario {
             name: "classic".to_owned(),
             message: text(classic::GREETING),
+            repeat: 1,
             expected: classic::SERVER_EXPECTS,
             reply: text(classic::REPLY),
+            replies: true,
+            read_pause_ms: 0,
             chunk: None,
             pause_ms: 0,
             reads_reply: true,
+            half_close: false,
+            abort: false,
             server: true,
             clients: 1,
             backlog: classic::BACKLOG,
@@ -104,6 +120,35 @@ impl Scenario {
                 ..classic.clone()
             },
             Scenario {
+                name: "abortive-close".to_owned(),
+                message: "Greet".to_owned(),
+                reads_reply: false,
+                abort: true,
+                ..classic.clone()
+            },
+            Scenario {
+                name: "half-close".to_owned(),
+                message: "Greetings server".to_owned(),
+                half_close: true,
+                ..classic.clone()
+            },
+            Scenario {
+                name: "zero-window".to_owned(),
+                message: "0123456789abcdef".to_owned(),
+                repeat: 2048,
+                expected: 32 * 1024,
+                rcvbuf: Some(256),
+                sndbuf: Some(4096),
+                read_pause_ms: 100,
+                ..classic.clone()
+            },
+            Scenario {
+                name: "unread-close".to_owned(),
+                message: "Greetings, server! Here is more than you will read.".to_owned(),
+                replies: false,
+                ..classic.clone()
+            },
+            Scenario {
                 name: "custom".to_owned(),
                 ..classic
             },
@@ -122,7 +167,11 @@ impl Scenario {
             "fragmented" => "The client sends its greeting in small pieces with pauses, so recv_all needs several recv calls.",
             "early-close" => "The client sends fewer bytes than the server waits for, then hangs up: recv returns 0 too soon.",
             "refused" => "Nothing listens on the port: see what the client's connect gets back, and what crosses the wire.",
-            "crowd" => "More clients than the listen backlog admits at once: see who waits, and where.",
+            "crowd" => "Backlog overflow: 4 clients against listen(1). The accept queue holds 2 (backlog + 1); step the clients' connects before accept and the kernel drops the next SYN, so that connect() blocks until the client's kernel retries the SYN a second later.",
+            "abortive-close" => "The client sends 5 bytes and closes with SO_LINGER {on, 0}: its kernel sends RST instead of FIN, the client's socket skips TIME_WAIT, and the server's recv returns the 5 bytes and then fails with ECONNRESET (where early-close's returns 0).",
+            "half-close" => "The client calls shutdown(SHUT_WR) after its 16 bytes: its FIN leaves at once and the server's socket goes to CLOSE_WAIT, yet the server still replies and the client, in FIN_WAIT_2, still reads it. Nothing is left unread, so both sides close with FIN, and the client waits in TIME_WAIT.",
+            "zero-window" => "The server's receive buffer is tiny (SO_RCVBUF 256; Linux makes it about 2 KB) and it reads slowly while the client, with a small send buffer (SO_SNDBUF 4096), sends 32 KiB: the server advertises a window of 0, the client's send blocks in the kernel, and each recv opens the window again.",
+            "unread-close" => "The server reads 16 of the client's 51 bytes and closes without replying: with bytes unread its kernel resets the connection instead of closing it, and the client's recv fails with ECONNRESET.",
             _ => "Your own settings.",
         }
     }

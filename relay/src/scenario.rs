@@ -53,9 +53,10 @@ pub fn plan(scenario: &Scenario) -> Result<Plan, ScenarioError> {
     }
     let max = MAX_BYTES as u64;
     within("clients", scenario.clients.into(), 1, MAX_CLIENTS.into())?;
+    within("repeat", scenario.repeat.into(), 1, max)?;
     within(
-        "the message's length",
-        scenario.message.len() as u64,
+        "the message's length (times repeat)",
+        (scenario.message.len() as u64).saturating_mul(scenario.repeat.into()),
         0,
         max,
     )?;
@@ -65,6 +66,7 @@ pub fn plan(scenario: &Scenario) -> Result<Plan, ScenarioError> {
         within("chunk", chunk as u64, 1, max)?;
     }
     within("pause_ms", scenario.pause_ms, 0, MAX_PAUSE_MS)?;
+    within("read_pause_ms", scenario.read_pause_ms, 0, MAX_PAUSE_MS)?;
     within(
         "backlog",
         u64::try_from(scenario.backlog).unwrap_or(u64::MAX),
@@ -84,17 +86,24 @@ pub fn plan(scenario: &Scenario) -> Result<Plan, ScenarioError> {
     let server = scenario.server.then(|| ServerConfig {
         expected: scenario.expected,
         reply: scenario.reply.as_bytes().to_vec(),
+        replies: scenario.replies,
+        read_pause: Duration::from_millis(scenario.read_pause_ms),
         backlog: scenario.backlog,
         rcvbuf: scenario.rcvbuf,
         sndbuf: scenario.sndbuf,
     });
     let client = ClientConfig {
-        message: scenario.message.as_bytes().to_vec(),
+        message: scenario
+            .message
+            .repeat(scenario.repeat as usize)
+            .into_bytes(),
         chunk: scenario.chunk,
         pause: Duration::from_millis(scenario.pause_ms),
         expects: scenario.reads_reply.then_some(scenario.reply.len()),
         // Small pieces must leave at once to arrive as pieces.
         nodelay: scenario.chunk.is_some(),
+        half_close: scenario.half_close,
+        abort: scenario.abort,
         rcvbuf: scenario.rcvbuf,
         sndbuf: scenario.sndbuf,
     };
@@ -187,5 +196,8 @@ mod tests {
         assert!(bad(|s| s.rcvbuf = Some(1)).starts_with("rcvbuf"));
         assert!(bad(|s| s.expected = 0).starts_with("expected"));
         assert!(bad(|s| s.pause_ms = 60_000).starts_with("pause_ms"));
+        assert!(bad(|s| s.read_pause_ms = 60_000).starts_with("read_pause_ms"));
+        assert!(bad(|s| s.repeat = 0).starts_with("repeat"));
+        assert!(bad(|s| s.repeat = 10_000).starts_with("the message's length (times repeat)"));
     }
 }

@@ -8,6 +8,7 @@
 
 mod explain;
 mod view;
+pub mod words;
 
 pub use explain::{explain, explain_all, Note};
 pub use view::{ActorStatus, CallView, Line, RecvAllView, SocketView, Turn, View};

@@ -74,6 +74,10 @@ pub fn client(
         }
         _ => send_all(&conn, &config.message, observer)?,
     }
+    if config.half_close {
+        conn.shutdown_write(observer)?;
+        observer.line("Sending side shut down: the server sees end of stream");
+    }
     let reply = match config.expects {
         Some(n) => {
             let reply = recv_all(&conn, n, observer)?;
@@ -82,6 +86,9 @@ pub fn client(
         }
         None => None,
     };
+    if config.abort {
+        conn.linger_zero(observer)?;
+    }
     conn.close(observer)?;
     Ok(reply)
 }

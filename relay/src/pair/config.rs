@@ -11,8 +11,11 @@ use protocol::classic::{BACKLOG, CLIENT_EXPECTS, GREETING, REPLY, SERVER_EXPECTS
 pub struct ServerConfig {
     /// How many bytes `recv_all` waits for from each client.
     pub expected: usize,
-    /// What it sends back.
+    /// What it sends back, if it replies at all.
     pub reply: Vec<u8>,
+    pub replies: bool,
+    /// A pause before every `recv` of `recv_all` after the first: a slow reader.
+    pub read_pause: Duration,
     /// The `listen()` backlog.
     pub backlog: i32,
     /// `SO_RCVBUF` / `SO_SNDBUF` for the listening socket (connections inherit them).
@@ -25,6 +28,8 @@ impl Default for ServerConfig {
         ServerConfig {
             expected: SERVER_EXPECTS,
             reply: REPLY.to_vec(),
+            replies: true,
+            read_pause: Duration::ZERO,
             backlog: BACKLOG,
             rcvbuf: None,
             sndbuf: None,
@@ -46,6 +51,11 @@ pub struct ClientConfig {
     pub expects: Option<usize>,
     /// `TCP_NODELAY`: send small pieces at once instead of waiting to coalesce them.
     pub nodelay: bool,
+    /// `shutdown(SHUT_WR)` once everything is sent: a FIN, while still reading.
+    pub half_close: bool,
+    /// `SO_LINGER` {on, 0} before `close()`: the kernel resets the connection
+    /// instead of closing it gracefully.
+    pub abort: bool,
     pub rcvbuf: Option<u32>,
     pub sndbuf: Option<u32>,
 }
@@ -58,6 +68,8 @@ impl Default for ClientConfig {
             pause: Duration::ZERO,
             expects: Some(CLIENT_EXPECTS),
             nodelay: false,
+            half_close: false,
+            abort: false,
             rcvbuf: None,
             sndbuf: None,
         }

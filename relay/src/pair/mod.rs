@@ -28,7 +28,7 @@ pub use config::{ClientConfig, ServerConfig};
 pub use error::{CallError, PairError};
 use protocol::{Call, CallResult};
 pub use server::Server;
-pub use stream::{recv_all, send_all, Connection, RecvIteration, SendIteration};
+pub use stream::{recv_all, recv_all_slowly, send_all, Connection, RecvIteration, SendIteration};
 pub use traced::error_result;
 
 /// The programs' source, compiled in: what a viewer shows is exactly what

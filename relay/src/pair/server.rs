@@ -11,7 +11,7 @@ use protocol::{Call, CallResult};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::{
-    config::octets, recv_all, send_all, traced::traced, ByteString, CallError, Connection,
+    config::octets, recv_all_slowly, send_all, traced::traced, ByteString, CallError, Connection,
     Observer, PairError, ServerConfig,
 };
 
@@ -91,15 +91,21 @@ impl Server {
         observer.line(&format!("  Socket peer: {peer}"));
         let conn = Connection::new(socket, local, peer);
 
-        let message = recv_all(&conn, self.config.expected, observer)?;
+        let expected = self.config.expected;
+        let message = recv_all_slowly(&conn, expected, self.config.read_pause, observer)?;
         observer.line(&format!(
             "  Incoming {} message: {}",
-            octets(self.config.expected),
+            octets(expected),
             ByteString(&message)
         ));
-        send_all(&conn, &self.config.reply, observer)?;
-        conn.close(observer)?;
-        observer.line("  Reply sent, socket closed");
+        if self.config.replies {
+            send_all(&conn, &self.config.reply, observer)?;
+            conn.close(observer)?;
+            observer.line("  Reply sent, socket closed");
+        } else {
+            conn.close(observer)?;
+            observer.line("  Socket closed without a reply");
+        }
         Ok(())
     }
 

@@ -7,8 +7,9 @@
 
 use std::{
     io::{self, Read, Write},
-    net::SocketAddr,
+    net::{Shutdown, SocketAddr},
     os::fd::{AsRawFd, IntoRawFd, RawFd},
+    time::Duration,
 };
 
 use protocol::{Call, CallResult};
@@ -85,6 +86,41 @@ impl Connection {
         .map_err(|e| CallError::new("send", self.peer, e))
     }
 
+    /// `shutdown(SHUT_WR)`: this side will send no more (its kernel sends a
+    /// FIN), but it can still receive what the peer sends.
+    #[track_caller]
+    pub fn shutdown_write(&self, observer: &mut dyn Observer) -> Result<(), CallError> {
+        let call = Call::Shutdown {
+            how: "SHUT_WR".to_owned(),
+        };
+        traced(
+            observer,
+            Some(self.fd()),
+            call,
+            || self.socket.shutdown(Shutdown::Write),
+            |_| CallResult::Done,
+        )
+        .map_err(|e| CallError::new("shutdown", self.peer, e))
+    }
+
+    /// `setsockopt(SO_LINGER, {on, 0})`: a later `close()` discards whatever
+    /// is unsent and resets the connection (RST) instead of closing it (FIN).
+    #[track_caller]
+    pub fn linger_zero(&self, observer: &mut dyn Observer) -> Result<(), CallError> {
+        let call = Call::Setsockopt {
+            option: "SO_LINGER".to_owned(),
+            value: 0,
+        };
+        traced(
+            observer,
+            Some(self.fd()),
+            call,
+            || self.socket.set_linger(Some(Duration::ZERO)),
+            |_| CallResult::Done,
+        )
+        .map_err(|e| CallError::new("setsockopt", self.peer, e))
+    }
+
     /// `close(2)`: the program is done with the socket.
     #[track_caller]
     pub fn close(self, observer: &mut dyn Observer) -> Result<(), CallError> {
@@ -151,9 +187,23 @@ pub fn recv_all(
     n: usize,
     observer: &mut dyn Observer,
 ) -> Result<Vec<u8>, PairError> {
+    recv_all_slowly(conn, n, Duration::ZERO, observer)
+}
+
+/// [`recv_all`], pausing for `pause` before every `recv` after the first:
+/// a slow reader, whose receive buffer fills while it dawdles.
+pub fn recv_all_slowly(
+    conn: &Connection,
+    n: usize,
+    pause: Duration,
+    observer: &mut dyn Observer,
+) -> Result<Vec<u8>, PairError> {
     let mut data = Vec::with_capacity(n);
     let mut number = 0;
     while data.len() < n {
+        if number > 0 && !pause.is_zero() {
+            observer.pause(pause);
+        }
         let asked = n - data.len();
         let more = conn.recv(asked, observer)?;
         number += 1;

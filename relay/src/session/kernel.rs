@@ -1,7 +1,12 @@
 //! Reading a socket's state from the kernel: `TCP_INFO`, `SIOCINQ`, `SIOCOUTQ`,
 //! and whether a thread is asleep in a system call.
 
-use std::{io, mem, os::fd::RawFd};
+use std::{
+    collections::HashMap,
+    io, mem,
+    net::{Ipv4Addr, SocketAddr},
+    os::fd::RawFd,
+};
 
 use protocol::{KernelState, TcpState};
 
@@ -67,6 +72,43 @@ fn queue_len(fd: RawFd, request: libc::Ioctl) -> io::Result<u32> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// The kernel's state of every IPv4 TCP connection of this network
+/// namespace, by (local, remote) address, from `/proc/net/tcp`.
+///
+/// A socket's fd is gone once its program closes it, but the kernel keeps
+/// the connection a while longer (`FIN_WAIT_2`, `LAST_ACK`, `TIME_WAIT`):
+/// this table is the only place those states can still be read.
+pub fn connections() -> io::Result<HashMap<(SocketAddr, SocketAddr), KernelState>> {
+    let table = std::fs::read_to_string("/proc/net/tcp")?;
+    Ok(table.lines().skip(1).filter_map(parse_tcp_line).collect())
+}
+
+/// One line of `/proc/net/tcp`:
+/// `sl local rem st tx_queue:rx_queue ...`, addresses as `HEXIP:HEXPORT`
+/// with the IP in the kernel's (little-endian) byte order.
+fn parse_tcp_line(line: &str) -> Option<((SocketAddr, SocketAddr), KernelState)> {
+    let mut fields = line.split_whitespace().skip(1);
+    let local = hex_addr(fields.next()?)?;
+    let remote = hex_addr(fields.next()?)?;
+    let state = TcpState::from_linux(u8::from_str_radix(fields.next()?, 16).ok()?)?;
+    let (tx, rx) = fields.next()?.split_once(':')?;
+    let state = KernelState {
+        state,
+        recv_queue: u32::from_str_radix(rx, 16).ok()?,
+        send_queue: u32::from_str_radix(tx, 16).ok()?,
+        accept_queue: None,
+        backlog: None,
+    };
+    Some(((local, remote), state))
+}
+
+fn hex_addr(field: &str) -> Option<SocketAddr> {
+    let (ip, port) = field.split_once(':')?;
+    let ip = u32::from_str_radix(ip, 16).ok()?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    Some(SocketAddr::from((Ipv4Addr::from(ip.swap_bytes()), port)))
 }
 
 /// The calling thread's id, as `/proc/self/task/` names it.
@@ -137,6 +179,39 @@ mod tests {
                 Instant::now() < deadline,
                 "5 bytes never arrived: {state:?}"
             );
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn proc_net_tcp_lines_are_read_as_the_kernel_writes_them() {
+        let line = "   3: 0100007F:0BB8 0100007F:A2C4 06 00000000:00000011 03:00001770 00000000     0        0 0 3 0000000000000000";
+        let ((local, remote), state) = parse_tcp_line(line).expect("a line");
+        assert_eq!(local, "127.0.0.1:3000".parse().expect("addr"));
+        assert_eq!(remote, "127.0.0.1:41668".parse().expect("addr"));
+        assert_eq!(state.state, TcpState::TimeWait);
+        assert_eq!((state.send_queue, state.recv_queue), (0, 17));
+        assert_eq!(parse_tcp_line("garbage"), None);
+    }
+
+    #[test]
+    fn a_connection_closed_first_is_seen_in_time_wait() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (server, _) = listener.accept().expect("accept");
+        let key = (
+            client.local_addr().expect("local"),
+            client.peer_addr().expect("peer"),
+        );
+        assert_eq!(
+            connections().expect("read")[&key].state,
+            TcpState::Established
+        );
+        drop(client);
+        drop(server);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while connections().expect("read").get(&key).map(|s| s.state) != Some(TcpState::TimeWait) {
+            assert!(Instant::now() < deadline, "never saw TIME_WAIT");
             thread::sleep(Duration::from_millis(1));
         }
     }

@@ -32,7 +32,7 @@ use gate::Gate;
 pub use gate::StepError;
 use protocol::{
     Actor, Call, Ending, EventKind, FourTuple, KernelState, Mode, Scenario, Segment, SessionInfo,
-    SocketId, SocketRole, SourceLine, TcpFlag,
+    SocketId, SocketRole, SourceLine, TcpFlag, TcpState,
 };
 use socket2::SockRef;
 use tracer::Tracer;
@@ -46,6 +46,9 @@ use crate::{
 
 /// How often the prober looks at the kernel while a session runs.
 const PROBE_INTERVAL: Duration = Duration::from_millis(2);
+
+/// The prober reads the kernel's connection table at every this many looks.
+const LINGER_PROBE_EVERY: u32 = 5;
 
 /// How long stopping waits for a program to end before leaving it behind.
 const STOP_PATIENCE: Duration = Duration::from_secs(5);
@@ -84,6 +87,36 @@ struct Sockets {
     /// Every address pair a socket of the session has had, kept after it
     /// closes: the kernel sends segments for a connection after close().
     by_tuple: HashMap<FourTuple, SocketId>,
+    /// Connections their programs have closed and the kernel still keeps
+    /// (`FIN_WAIT_2`, `LAST_ACK`, `TIME_WAIT`), watched until it lets go.
+    lingering: Vec<Lingering>,
+}
+
+/// A closed socket's connection, still in the kernel's table.
+#[derive(Debug)]
+struct Lingering {
+    id: SocketId,
+    tuple: FourTuple,
+    /// (local, remote), as `/proc/net/tcp` names it.
+    key: (SocketAddr, SocketAddr),
+    last: Option<KernelState>,
+}
+
+impl Lingering {
+    /// Watches a socket's connection after its close, if it had one.
+    fn after_close(t: Tracked) -> Option<Lingering> {
+        let tuple = t.tuple?;
+        let key = (
+            tuple.local.parse().ok()?,
+            tuple.remote.as_ref()?.parse().ok()?,
+        );
+        Some(Lingering {
+            id: t.id,
+            tuple,
+            key,
+            last: t.last,
+        })
+    }
 }
 
 impl Sockets {
@@ -205,7 +238,9 @@ impl Shared {
         let mut sockets = lock(&self.sockets);
         self.probe_one(fd, sockets.open.get_mut(&fd)?);
         let t = sockets.open.remove(&fd)?;
-        Some((t.id, t.tuple))
+        let named = (t.id, t.tuple.clone());
+        sockets.lingering.extend(Lingering::after_close(t));
+        Some(named)
     }
 
     fn enter_call(
@@ -347,10 +382,46 @@ impl Shared {
             .filter(|(_, t)| t.owner == actor)
             .map(|(&fd, _)| fd)
             .collect();
-        fds.into_iter()
-            .filter_map(|fd| sockets.open.remove(&fd))
-            .map(|t| (t.id, t.tuple))
-            .collect()
+        let mut named = Vec::new();
+        for fd in fds {
+            let Some(t) = sockets.open.remove(&fd) else {
+                continue;
+            };
+            named.push((t.id, t.tuple.clone()));
+            sockets.lingering.extend(Lingering::after_close(t));
+        }
+        named
+    }
+
+    /// Reports the kernel's state of connections whose sockets were closed,
+    /// from its connection table, until it forgets them (then as `CLOSE`).
+    fn probe_lingering(&self) {
+        let mut sockets = lock(&self.sockets);
+        if sockets.lingering.is_empty() {
+            return;
+        }
+        let Ok(table) = kernel::connections() else {
+            return;
+        };
+        sockets.lingering.retain_mut(|l| {
+            let now = table.get(&l.key).cloned().unwrap_or(KernelState {
+                state: TcpState::Close,
+                recv_queue: 0,
+                send_queue: 0,
+                accept_queue: None,
+                backlog: None,
+            });
+            if l.last.as_ref() != Some(&now) {
+                self.emit(
+                    Actor::Kernel,
+                    Some((l.id, Some(l.tuple.clone()))),
+                    EventKind::SocketState { state: now.clone() },
+                );
+            }
+            let gone = now.state == TcpState::Close;
+            l.last = Some(now);
+            !gone
+        });
     }
 
     /// Wakes every call asleep on one of the session's sockets: `shutdown()`
@@ -461,10 +532,17 @@ impl Session {
             list: session.threads.clone(),
         };
         threads.spawn("prober", move || {
+            let mut looks = 0u32;
             while !stop_probing.load(Ordering::Relaxed) {
                 shared.probe_calls();
                 shared.drain_wire();
                 shared.probe_sockets();
+                // The connection table is read less often: it lists every
+                // connection of the host, and TIME_WAIT lasts a minute.
+                if looks % LINGER_PROBE_EVERY == 0 {
+                    shared.probe_lingering();
+                }
+                looks = looks.wrapping_add(1);
                 thread::sleep(PROBE_INTERVAL);
             }
         })?;
