@@ -1,5 +1,7 @@
 //! The page's model, natively, on events from real sessions of the relay.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use protocol::{
@@ -344,22 +346,9 @@ fn downloads_come_from_the_relays_http_side() {
     assert_eq!(at("ws://odd.example/socket").relay_http_base(), None);
 }
 
-/// Every preset, recorded for real.
-fn recorded_traces() -> Vec<tcpstep_relay::record::Recording> {
-    Scenario::presets()
-        .into_iter()
-        .filter(|s| s.name != "custom") // custom is classic's settings
-        .map(|s| {
-            let name = s.name.clone();
-            tcpstep_relay::record::record(s, capture::status().enabled, Duration::from_secs(60))
-                .unwrap_or_else(|e| panic!("{name}: {e}"))
-        })
-        .collect()
-}
-
 #[test]
 fn scrubbing_to_any_moment_equals_folding_up_to_it_in_every_scenario() {
-    for rec in recorded_traces() {
+    for rec in support::recorded() {
         let name = &rec.session.scenario.name;
         // What the page showed live after each event, as it arrived...
         let mut model = Model::default();
@@ -396,7 +385,7 @@ fn scrubbing_to_any_moment_equals_folding_up_to_it_in_every_scenario() {
 
 #[test]
 fn a_saved_trace_opens_with_no_relay_and_steps_the_same() {
-    for rec in recorded_traces() {
+    for rec in support::recorded() {
         let text = rec.json_lines();
         let mut model = Model::default();
         model.apply(Action::OpenTrace {
@@ -473,13 +462,7 @@ fn notes_of(rec: &tcpstep_relay::record::Recording) -> Vec<String> {
 
 #[test]
 fn explanations_follow_from_the_events_in_every_scenario() {
-    let traces = recorded_traces();
-    let by_name = |name: &str| {
-        traces
-            .iter()
-            .find(|r| r.session.scenario.name == name)
-            .expect("a trace")
-    };
+    let by_name = support::recording;
     let has = |name: &str, text: &str| notes_of(by_name(name)).iter().any(|n| n.contains(text));
     let capture = capture::status().enabled;
 

@@ -46,6 +46,9 @@ pub struct Scenario {
     pub clients: u32,
     /// The server's `listen()` backlog.
     pub backlog: i32,
+    /// The server pauses this long before each `accept()`: a busy server,
+    /// whose accept queue fills while it is elsewhere.
+    pub accept_pause_ms: u64,
     /// `SO_RCVBUF` / `SO_SNDBUF` on every socket of the session, in bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rcvbuf: Option<u32>,
@@ -85,6 +88,7 @@ impl Scenario {
             server: true,
             clients: 1,
             backlog: classic::BACKLOG,
+            accept_pause_ms: 0,
             rcvbuf: None,
             sndbuf: None,
             port: None,
@@ -117,6 +121,7 @@ impl Scenario {
                 name: "crowd".to_owned(),
                 clients: 4,
                 backlog: 1,
+                accept_pause_ms: 1500,
                 ..classic.clone()
             },
             Scenario {
@@ -135,11 +140,11 @@ impl Scenario {
             Scenario {
                 name: "zero-window".to_owned(),
                 message: "0123456789abcdef".to_owned(),
-                repeat: 2048,
-                expected: 32 * 1024,
+                repeat: 512,
+                expected: 8 * 1024,
                 rcvbuf: Some(256),
-                sndbuf: Some(4096),
-                read_pause_ms: 100,
+                sndbuf: Some(2048),
+                read_pause_ms: 400,
                 ..classic.clone()
             },
             Scenario {
@@ -167,10 +172,10 @@ impl Scenario {
             "fragmented" => "The client sends its greeting in small pieces with pauses, so recv_all needs several recv calls.",
             "early-close" => "The client sends fewer bytes than the server waits for, then hangs up: recv returns 0 too soon.",
             "refused" => "Nothing listens on the port: see what the client's connect gets back, and what crosses the wire.",
-            "crowd" => "Backlog overflow: 4 clients against listen(1). The accept queue holds 2 (backlog + 1); step the clients' connects before accept and the kernel drops the next SYN, so that connect() blocks until the client's kernel retries the SYN a second later.",
+            "crowd" => "Backlog overflow: 4 clients against listen(1) and a server that pauses 1.5 s before each accept(). The accept queue holds 2 (backlog + 1); the kernel drops the other SYNs, so those connect() calls block until the clients' kernels send the SYN again, a second later and then two more.",
             "abortive-close" => "The client sends 5 bytes and closes with SO_LINGER {on, 0}: its kernel sends RST instead of FIN, the client's socket skips TIME_WAIT, and the server's recv returns the 5 bytes and then fails with ECONNRESET (where early-close's returns 0).",
             "half-close" => "The client calls shutdown(SHUT_WR) after its 16 bytes: its FIN leaves at once and the server's socket goes to CLOSE_WAIT, yet the server still replies and the client, in FIN_WAIT_2, still reads it. Nothing is left unread, so both sides close with FIN, and the client waits in TIME_WAIT.",
-            "zero-window" => "The server's receive buffer is tiny (SO_RCVBUF 256; Linux makes it about 2 KB) and it reads slowly while the client, with a small send buffer (SO_SNDBUF 4096), sends 32 KiB: the server advertises a window of 0, the client's send blocks in the kernel, and each recv opens the window again.",
+            "zero-window" => "The server's receive buffer is tiny (SO_RCVBUF 256; Linux makes it about 2 KB) and it reads slowly (0.4 s between recvs) while the client, with a small send buffer, sends 8 KiB: the server advertises a window of 0, the client's send blocks in the kernel, its kernel probes the shut window (answered by duplicate ACKs), and each recv opens the window again.",
             "unread-close" => "The server reads 16 of the client's 51 bytes and closes without replying: with bytes unread its kernel resets the connection instead of closing it, and the client's recv fails with ECONNRESET.",
             _ => "Your own settings.",
         }

@@ -63,14 +63,14 @@ struct ServeArgs {
     /// A web origin (scheme://host:port) whose pages may drive the relay, besides its own and trunk's; repeatable
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allow_origin: Vec<String>,
-    /// The first session's scenario: classic, fragmented, early-close, refused, crowd or custom
+    /// The first session's scenario: classic, fragmented, early-close, refused, crowd, abortive-close, half-close, zero-window, unread-close or custom
     #[arg(long, default_value = "classic")]
     scenario: String,
 }
 
 #[derive(Debug, clap::Args)]
 struct RecordArgs {
-    /// classic, fragmented, early-close, refused, crowd or custom
+    /// classic, fragmented, early-close, refused, crowd, abortive-close, half-close, zero-window, unread-close or custom
     #[arg(long, default_value = "classic")]
     scenario: String,
     /// Where to write the events, as JSON lines
@@ -122,6 +122,24 @@ struct ScenarioArgs {
     /// SO_SNDBUF for every socket, in bytes
     #[arg(long)]
     sndbuf: Option<u32>,
+    /// Clients send their message this many times over
+    #[arg(long)]
+    repeat: Option<u32>,
+    /// Clients call shutdown(SHUT_WR) once they have sent (half-close)
+    #[arg(long)]
+    half_close: bool,
+    /// Clients close with SO_LINGER {on, 0}: RST instead of FIN (abortive close)
+    #[arg(long)]
+    abort: bool,
+    /// The server closes without replying
+    #[arg(long)]
+    silent_server: bool,
+    /// The server pauses this long before each recv after its first (a slow reader)
+    #[arg(long)]
+    read_pause_ms: Option<u64>,
+    /// The server pauses this long before each accept (a busy server)
+    #[arg(long)]
+    accept_pause_ms: Option<u64>,
 }
 
 impl ScenarioArgs {
@@ -149,6 +167,12 @@ impl ScenarioArgs {
         s.backlog = self.backlog.unwrap_or(s.backlog);
         s.rcvbuf = self.rcvbuf.or(s.rcvbuf);
         s.sndbuf = self.sndbuf.or(s.sndbuf);
+        s.repeat = self.repeat.unwrap_or(s.repeat);
+        s.half_close |= self.half_close;
+        s.abort |= self.abort;
+        s.replies &= !self.silent_server;
+        s.read_pause_ms = self.read_pause_ms.unwrap_or(s.read_pause_ms);
+        s.accept_pause_ms = self.accept_pause_ms.unwrap_or(s.accept_pause_ms);
         Ok(tcpstep_relay::scenario::named_truly(s))
     }
 }

@@ -67,6 +67,7 @@ pub fn plan(scenario: &Scenario) -> Result<Plan, ScenarioError> {
     }
     within("pause_ms", scenario.pause_ms, 0, MAX_PAUSE_MS)?;
     within("read_pause_ms", scenario.read_pause_ms, 0, MAX_PAUSE_MS)?;
+    within("accept_pause_ms", scenario.accept_pause_ms, 0, MAX_PAUSE_MS)?;
     within(
         "backlog",
         u64::try_from(scenario.backlog).unwrap_or(u64::MAX),
@@ -89,6 +90,7 @@ pub fn plan(scenario: &Scenario) -> Result<Plan, ScenarioError> {
         replies: scenario.replies,
         read_pause: Duration::from_millis(scenario.read_pause_ms),
         backlog: scenario.backlog,
+        accept_pause: Duration::from_millis(scenario.accept_pause_ms),
         rcvbuf: scenario.rcvbuf,
         sndbuf: scenario.sndbuf,
     });

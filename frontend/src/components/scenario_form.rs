@@ -68,6 +68,15 @@ pub fn ScenarioForm(props: &Props) -> Html {
                 </label>
             }
         };
+    // A fault: a setting shown with what to expect from it, in words.
+    let fault = |expect: &'static str, control: Html| {
+        html! {
+            <div class="fault">
+                { control }
+                <p class="expect">{ expect }</p>
+            </div>
+        }
+    };
     let d = (*draft).clone();
     let start = {
         let send = props.send.clone();
@@ -93,6 +102,20 @@ pub fn ScenarioForm(props: &Props) -> Html {
             { field("server port", "number", opt(d.port), "Where the server listens (empty: a free port)", |s, v| s.port = v.parse().ok()) }
             { check("clients read the reply", d.reads_reply, "If not, each client hangs up right after sending", |s, v| s.reads_reply = v) }
             { check("a server listens", d.server, "If not, the clients connect to a port where nothing listens", |s, v| s.server = v) }
+            { field("send times", "number", d.repeat.to_string(), "The client sends its message this many times over, in one send_all", |s, v| s.repeat = v.parse().unwrap_or(s.repeat)) }
+            <fieldset class="faults">
+                <legend>{ "Faults on demand (the kernel does the rest, for real)" }</legend>
+                { fault("close() sends RST instead of FIN; the client's socket skips TIME_WAIT; a server still reading gets ECONNRESET.",
+                    check("abortive close: SO_LINGER {on, 0}", d.abort, "Each client sets SO_LINGER to {on, 0} before close()", |s, v| s.abort = v)) }
+                { fault("Its FIN leaves at once and the server sees end of stream, yet the server can still reply and the client still reads it (FIN_WAIT_2).",
+                    check("half-close: shutdown(SHUT_WR) after sending", d.half_close, "Each client shuts down its sending side once it has sent", |s, v| s.half_close = v)) }
+                { fault("With a small SO_RCVBUF and a big message, the server's window falls to 0, the sender's send blocks, and each recv opens the window again.",
+                    field("server read pause ms", "number", d.read_pause_ms.to_string(), "The server pauses this long before each recv after its first", |s, v| s.read_pause_ms = v.parse().unwrap_or(s.read_pause_ms))) }
+                { fault("If the server reads less than was sent (server reads < message), its close() finds bytes unread: the kernel resets the connection, and a client waiting for the reply gets ECONNRESET.",
+                    check("server replies", d.replies, "If not, the server closes as soon as recv_all is done", |s, v| s.replies = v)) }
+                { fault("With more clients than backlog + 1 and a server busy before accept(), the kernel drops the extra SYNs: those connect() calls wait for the retries, 1 s and 3 s later.",
+                    field("server accept pause ms", "number", d.accept_pause_ms.to_string(), "The server pauses this long before each accept()", |s, v| s.accept_pause_ms = v.parse().unwrap_or(s.accept_pause_ms))) }
+            </fieldset>
             <button type="submit" disabled={props.disabled}
                     title={if props.disabled { "Not connected to the relay" } else { "Close every socket and start a session with these settings" }}>
                 { "Start custom session" }

@@ -6,10 +6,12 @@
 //! often the connection drops and the relay resends its history. [`View`] is
 //! those events folded into what the page draws.
 
+mod expert;
 mod explain;
 mod view;
 pub mod words;
 
+pub use expert::{examine, examine_all, Finding, Severity, RULES};
 pub use explain::{explain, explain_all, Note};
 pub use view::{ActorStatus, CallView, Line, RecvAllView, SocketView, Turn, View};
 
@@ -88,6 +90,8 @@ pub struct Model {
     pub view: View,
     /// What each event means: `notes[i]` is event `i`'s.
     pub notes: Vec<Option<Note>>,
+    /// The expert findings of `events`, in order.
+    pub findings: Vec<Finding>,
     /// The latest thing the relay refused or we could not read, for the person to see.
     pub notice: Option<String>,
     pub source: Source,
@@ -109,6 +113,7 @@ impl Default for Model {
             events: Vec::new(),
             view: View::default(),
             notes: Vec::new(),
+            findings: Vec::new(),
             notice: None,
             source: Source::Relay,
             scrubbed: None,
@@ -199,6 +204,7 @@ impl Model {
         };
         self.view = View::fold(&events);
         self.notes = explain_all(&events);
+        self.findings = examine_all(&events);
         self.events = events;
         self.session = Some(session);
         // The trace's hello brings the programs' source and the capture status.
@@ -228,6 +234,13 @@ impl Model {
             .enumerate()
             .rev()
             .find_map(|(i, n)| n.as_ref().map(|n| (i as u64, n)))
+    }
+
+    /// The findings within what is shown.
+    pub fn shown_findings(&self) -> &[Finding] {
+        let shown = self.shown_len() as u64;
+        let end = self.findings.partition_point(|f| f.seq < shown);
+        &self.findings[..end]
     }
 
     /// The selected event's note.
@@ -267,6 +280,7 @@ impl Model {
         if self.session.as_ref().map(|s| s.id) != Some(info.id) {
             self.events.clear();
             self.notes.clear();
+            self.findings.clear();
             self.view = View::default();
             self.scrubbed = None;
             self.selected = None;
@@ -287,6 +301,7 @@ impl Model {
             return;
         }
         self.notes.push(explain(&self.view, &event));
+        self.findings.extend(examine(&self.view, &event));
         self.view.apply(&event);
         self.events.push(event);
     }

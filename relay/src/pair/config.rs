@@ -18,6 +18,8 @@ pub struct ServerConfig {
     pub read_pause: Duration,
     /// The `listen()` backlog.
     pub backlog: i32,
+    /// A pause before each `accept()`: a busy server.
+    pub accept_pause: Duration,
     /// `SO_RCVBUF` / `SO_SNDBUF` for the listening socket (connections inherit them).
     pub rcvbuf: Option<u32>,
     pub sndbuf: Option<u32>,
@@ -31,6 +33,7 @@ impl Default for ServerConfig {
             replies: true,
             read_pause: Duration::ZERO,
             backlog: BACKLOG,
+            accept_pause: Duration::ZERO,
             rcvbuf: None,
             sndbuf: None,
         }

@@ -82,6 +82,9 @@ impl Server {
     /// Accepts one connection, reads exactly 16 bytes (or what the config
     /// says) from it, replies and closes it.
     pub fn serve_one(&self, observer: &mut dyn Observer) -> Result<(), PairError> {
+        if !self.config.accept_pause.is_zero() {
+            observer.pause(self.config.accept_pause);
+        }
         observer.line("Waiting to accept a new connection");
         let (socket, from) = self.accept(observer)?;
         observer.line(&format!("We have accepted a connection from {from}"));

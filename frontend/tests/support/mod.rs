@@ -1,0 +1,42 @@
+//! Shared by the model's tests: every preset, recorded for real once per
+//! test binary.
+
+use std::{sync::OnceLock, thread, time::Duration};
+
+use protocol::Scenario;
+use tcpstep_relay::{capture, record::Recording};
+
+/// Every preset (but `custom`, which is classic's settings), recorded for
+/// real, once: the recordings run side by side, as their time is mostly
+/// the programs' own pauses.
+pub fn recorded() -> &'static [Recording] {
+    static TRACES: OnceLock<Vec<Recording>> = OnceLock::new();
+    TRACES.get_or_init(|| {
+        let capture = capture::status().enabled;
+        thread::scope(|scope| {
+            let running: Vec<_> = Scenario::presets()
+                .into_iter()
+                .filter(|s| s.name != "custom")
+                .map(|s| {
+                    scope.spawn(move || {
+                        let name = s.name.clone();
+                        tcpstep_relay::record::record(s, capture, Duration::from_secs(60))
+                            .unwrap_or_else(|e| panic!("{name}: {e}"))
+                    })
+                })
+                .collect();
+            running
+                .into_iter()
+                .map(|r| r.join().expect("a recording"))
+                .collect()
+        })
+    })
+}
+
+/// The recording of the preset `name`.
+pub fn recording(name: &str) -> &'static Recording {
+    recorded()
+        .iter()
+        .find(|r| r.session.scenario.name == name)
+        .unwrap_or_else(|| panic!("no recording of {name}"))
+}
