@@ -10,9 +10,9 @@ use yew::prelude::*;
 
 use crate::{
     components::{
-        controls::Controls, inspector::Inspector, ladder::Ladder, recv_all::RecvAllPanel,
-        sockets::SocketsBoard, source::SourcePanel, status::StatusBar, tcp_states::TcpStates,
-        terminal::Terminal, timeline::Timeline,
+        controls::Controls, expert::ExpertPanel, inspector::Inspector, ladder::Ladder,
+        recv_all::RecvAllPanel, sockets::SocketsBoard, source::SourcePanel, status::StatusBar,
+        stream::StreamPanel, tcp_states::TcpStates, terminal::Terminal, timeline::Timeline,
     },
     model::{Action, Model},
     relay_link::RelayLink,
@@ -227,11 +227,13 @@ pub fn App() -> Html {
             <main class="panels">
                 <div class="main-column">
                     <Ladder model={snapshot.clone()} act={act.clone()} />
+                    <StreamPanel model={snapshot.clone()} act={act.clone()} />
                     <SourcePanel model={snapshot.clone()} />
                     <TcpStates model={snapshot.clone()} />
                 </div>
                 <div class="side">
                     <Inspector model={snapshot.clone()} act={act.clone()} />
+                    <ExpertPanel model={snapshot.clone()} act={act.clone()} />
                     <SocketsBoard model={snapshot.clone()} />
                     <RecvAllPanel model={snapshot.clone()} />
                     <Terminal model={snapshot} />

@@ -2,13 +2,20 @@
 //! arrow across, each call a mark on its program's lane, in the order the
 //! relay observed them.
 
-use protocol::{Actor, Call, CallResult, Segment, TcpFlag};
+use protocol::Actor;
 use yew::prelude::*;
 
-use super::{actor_class, call_text, result_text};
+use super::actor_class;
 use crate::{
     app::Snapshot,
-    model::{Action, CallView, View},
+    model::{
+        export,
+        ladder::{
+            call_label, flag_words, lane_of, lane_x, lanes, rows, segment_class, segment_label,
+            Row, ROW, SLOPE, TOP, WIDTH,
+        },
+        Action,
+    },
 };
 
 #[derive(Properties, PartialEq)]
@@ -16,115 +23,6 @@ pub struct Props {
     pub model: Snapshot,
     /// Selecting a row inspects its event.
     pub act: Callback<Action>,
-}
-
-const ROW: f64 = 30.0;
-const TOP: f64 = 46.0;
-const WIDTH: f64 = 920.0;
-/// Room for call labels outside each outer lane.
-const MARGIN: f64 = 250.0;
-const SLOPE: f64 = 18.0;
-
-enum Row<'a> {
-    Call(&'a CallView),
-    Segment(u64, &'a Segment),
-}
-
-impl Row<'_> {
-    fn seq(&self) -> u64 {
-        match self {
-            Row::Call(c) => c.first_seq,
-            Row::Segment(seq, _) => *seq,
-        }
-    }
-}
-
-/// Lanes, left to right: clients, then the server.
-fn lanes(view: &View) -> Vec<Actor> {
-    let mut clients: Vec<Actor> = view
-        .actors
-        .keys()
-        .copied()
-        .filter(|a| matches!(a, Actor::Client(_)))
-        .collect();
-    clients.sort();
-    if clients.is_empty() {
-        clients.push(Actor::Client(0));
-    }
-    clients.push(Actor::Server);
-    clients
-}
-
-fn lane_x(lanes: &[Actor], actor: Actor) -> f64 {
-    let i = lanes.iter().position(|&a| a == actor).unwrap_or(0);
-    let n = lanes.len().max(2) as f64;
-    if actor == Actor::Server {
-        WIDTH - MARGIN
-    } else {
-        // Clients share the left, the first at the margin.
-        MARGIN + i as f64 * ((WIDTH - 3.0 * MARGIN) / (n - 1.0).max(1.0))
-    }
-}
-
-/// Which program's end of the connection an address is.
-fn lane_of(view: &View, server_addr: &str, addr: &str) -> Actor {
-    if addr == server_addr {
-        return Actor::Server;
-    }
-    view.sockets
-        .values()
-        .find(|s| s.tuple.as_ref().is_some_and(|t| t.local == addr))
-        .map_or(Actor::Client(0), |s| s.owner)
-}
-
-/// Flags written as words: `SYN, ACK`.
-fn flag_words(segment: &Segment) -> String {
-    let order = [
-        TcpFlag::Syn,
-        TcpFlag::Fin,
-        TcpFlag::Rst,
-        TcpFlag::Psh,
-        TcpFlag::Ack,
-        TcpFlag::Urg,
-        TcpFlag::Ece,
-        TcpFlag::Cwr,
-    ];
-    order
-        .iter()
-        .filter(|f| segment.has(**f))
-        .map(|f| f.name())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn segment_label(segment: &Segment) -> String {
-    let mut label = format!("{}  seq={}", flag_words(segment), segment.rel_seq);
-    if segment.has(TcpFlag::Ack) {
-        label.push_str(&format!(" ack={}", segment.rel_ack));
-    }
-    if segment.len > 0 {
-        label.push_str(&format!(" len={}", segment.len));
-    }
-    label
-}
-
-fn segment_class(segment: &Segment) -> &'static str {
-    if segment.has(TcpFlag::Rst) {
-        "seg rst"
-    } else if segment.has(TcpFlag::Syn) {
-        "seg syn"
-    } else if segment.has(TcpFlag::Fin) {
-        "seg fin"
-    } else if segment.len > 0 {
-        "seg data"
-    } else {
-        "seg ack"
-    }
-}
-
-/// Calls worth a mark on the ladder: name look-ups are left out.
-fn drawn(call: &Call) -> bool {
-    !matches!(call, Call::Getsockname | Call::Getpeername)
 }
 
 #[component]
@@ -137,14 +35,7 @@ pub fn Ladder(props: &Props) -> Html {
         .map(|s| s.server_addr.clone())
         .unwrap_or_default();
     let lanes = lanes(view);
-    let mut rows: Vec<Row> = view
-        .calls
-        .iter()
-        .filter(|c| drawn(&c.call))
-        .map(Row::Call)
-        .chain(view.segments.iter().map(|(seq, s)| Row::Segment(*seq, s)))
-        .collect();
-    rows.sort_by_key(Row::seq);
+    let rows = rows(view);
     let last = rows.len().saturating_sub(1);
     let height = TOP + rows.len() as f64 * ROW + 30.0;
 
@@ -203,15 +94,7 @@ pub fn Ladder(props: &Props) -> Html {
                 let x = lane_x(&lanes, c.actor);
                 let anchor = if c.actor == Actor::Server { "start" } else { "end" };
                 let tx = if c.actor == Actor::Server { x + 12.0 } else { x - 12.0 };
-                let (state, text) = match (&c.result, c.blocked) {
-                    (Some(r @ CallResult::Error { .. }), _) => ("failed", format!("{} → {}", call_text(&c.call), result_text(r))),
-                    (Some(r), blocked) => (
-                        if blocked { "returned was-blocked" } else { "returned" },
-                        format!("{} → {}", call_text(&c.call), result_text(r)),
-                    ),
-                    (None, true) => ("blocked", format!("{} … blocked", call_text(&c.call))),
-                    (None, false) => ("pending", format!("{} …", call_text(&c.call))),
-                };
+                let (state, text) = call_label(c);
                 html! {
                     <g class={classes!("call", state, actor_class(c.actor), fresh, chosen)} data-seq={c.first_seq.to_string()} onclick={pick}
                        onkeydown={pick_key} tabindex="0" role="button" aria-label={format!("Inspect call: {}: {}", c.actor, text)}>
@@ -224,9 +107,43 @@ pub fn Ladder(props: &Props) -> Html {
         }
     });
 
+    // The exports draw the moment shown, from the same rows as this panel.
+    let export = |kind: &'static str| {
+        let model = model.clone();
+        Callback::from(move |_: MouseEvent| {
+            let server = model
+                .session
+                .as_ref()
+                .map(|s| s.server_addr.clone())
+                .unwrap_or_default();
+            let view = model.shown();
+            let step = model.shown_len();
+            match kind {
+                "svg" => super::download(
+                    &format!("tcpstep-step-{step}.svg"),
+                    "image/svg+xml",
+                    &export::svg(view, &server),
+                ),
+                _ => super::download(
+                    &format!("tcpstep-step-{step}.mmd"),
+                    "text/plain",
+                    &export::mermaid(view, &server),
+                ),
+            }
+        })
+    };
+    let export_svg = export("svg");
+    let export_mermaid = export("mermaid");
     html! {
         <section class="panel ladder" aria-label="Ladder diagram">
-            <h2>{ "On the wire" }</h2>
+            <h2>{ "On the wire" }
+                if !rows.is_empty() {
+                    <span class="exports">
+                        <button onclick={export_svg} title="Download this ladder diagram as an SVG picture">{ "SVG" }</button>
+                        <button onclick={export_mermaid} title="Download this ladder diagram as Mermaid sequence-diagram text">{ "Mermaid" }</button>
+                    </span>
+                }
+            </h2>
             if rows.is_empty() {
                 <p class="empty">{ "Nothing yet. Press Step (or →) to let the first program make its first call." }</p>
             }

@@ -2,6 +2,7 @@
 //! given and sends commands up; none holds truth of its own.
 
 pub mod controls;
+pub mod expert;
 pub mod inspector;
 pub mod ladder;
 pub mod recv_all;
@@ -9,11 +10,12 @@ pub mod scenario_form;
 pub mod sockets;
 pub mod source;
 pub mod status;
+pub mod stream;
 pub mod tcp_states;
 pub mod terminal;
 pub mod timeline;
 
-pub use crate::model::words::{call_text, printable, result_text};
+pub use crate::model::words::{call_text, printable};
 use protocol::Actor;
 
 /// A CSS class per program, for its colour (always paired with its name).
@@ -37,4 +39,24 @@ pub fn note_html(note: &crate::model::Note) -> yew::Html {
             }
         </p>
     }
+}
+
+/// Offers `text` to the person as a file called `name`: a data URL on a
+/// link that is clicked at once, so nothing is built until it is asked for.
+pub fn download(name: &str, mime: &str, text: &str) {
+    use wasm_bindgen::JsCast;
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Some(link) = document
+        .create_element("a")
+        .ok()
+        .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+    else {
+        return;
+    };
+    let encoded = String::from(js_sys::encode_uri_component(text));
+    link.set_href(&format!("data:{mime};charset=utf-8,{encoded}"));
+    link.set_download(name);
+    link.click();
 }

@@ -8,11 +8,15 @@
 
 mod expert;
 mod explain;
+pub mod export;
+pub mod ladder;
+mod stream;
 mod view;
 pub mod words;
 
 pub use expert::{examine, examine_all, Finding, Severity, RULES};
 pub use explain::{explain, explain_all, Note};
+pub use stream::{streams, Chunk, Stream};
 pub use view::{ActorStatus, CallView, Line, RecvAllView, SocketView, Turn, View};
 
 use protocol::{Event, Hello, Mode, RelayMessage, SessionInfo};

@@ -1,0 +1,78 @@
+//! The ladder's exports, from traces recorded from real runs: the SVG is
+//! well-formed XML that draws every segment and call, and the Mermaid text
+//! has one message per segment and one note per drawn call.
+
+mod support;
+
+use tcpstep_frontend::model::{export, ladder, View};
+
+#[test]
+fn the_svg_draws_every_row_and_is_well_formed() {
+    for rec in support::recorded() {
+        let name = &rec.session.scenario.name;
+        let view = View::fold(&rec.events);
+        let server = rec.session.server_addr.as_str();
+        let svg = export::svg(&view, server);
+        let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "svg");
+        let count = |tag: &str| root.descendants().filter(|n| n.has_tag_name(tag)).count();
+        let lanes = ladder::lanes(&view).len();
+        let calls = ladder::rows(&view)
+            .iter()
+            .filter(|r| matches!(r, ladder::Row::Call(_)))
+            .count();
+        assert_eq!(count("line"), lanes + view.segments.len(), "{name}");
+        assert_eq!(count("circle"), calls, "{name}");
+        // Every label the page draws is in the picture, as text.
+        let texts: Vec<&str> = root
+            .descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .filter_map(|n| n.text())
+            .collect();
+        for (_, s) in &view.segments {
+            assert!(texts.contains(&ladder::segment_label(s).as_str()), "{name}");
+        }
+    }
+}
+
+#[test]
+fn the_mermaid_text_has_a_message_per_segment_and_a_note_per_call() {
+    let rec = support::recording("classic");
+    let view = View::fold(&rec.events);
+    let text = export::mermaid(&view, &rec.session.server_addr);
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("sequenceDiagram"));
+    assert!(text.contains("participant client0 as client 0"), "{text}");
+    assert!(text.contains("participant server as server"), "{text}");
+    let messages: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("->>") || l.contains("--)"))
+        .collect();
+    assert_eq!(messages.len(), view.segments.len(), "{text}");
+    if !view.segments.is_empty() {
+        assert!(
+            messages[0].trim().starts_with("client0->>server: SYN"),
+            "{text}"
+        );
+        // The server's reset is drawn dashed, as on the page.
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.trim().starts_with("server--)client0: RST")),
+            "{text}"
+        );
+    }
+    let notes = text
+        .lines()
+        .filter(|l| l.trim().starts_with("Note over"))
+        .count();
+    let calls = ladder::rows(&view)
+        .iter()
+        .filter(|r| matches!(r, ladder::Row::Call(_)))
+        .count();
+    assert_eq!(notes, calls);
+    assert!(text.contains("Note over server: accept() → fd"), "{text}");
+    // Nothing in a line can end the statement early.
+    assert!(text.lines().skip(1).all(|l| !l.contains(';')));
+}
