@@ -225,3 +225,96 @@ async fn a_saved_trace_opens_with_no_relay() {
     .expect("the browser thread");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The expert panel, the stream and the exports, on a trace recorded from a
+/// real run of unread-close (the server reads 16 of 51 bytes and closes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the page served and chromedriver: cargo xtask test runs it"]
+async fn findings_the_stream_and_the_exports_of_a_real_trace() {
+    let page = page_url();
+    let capture = tcpstep_relay::capture::status();
+    assert!(
+        capture.enabled,
+        "this test checks the wire: {}",
+        capture.reason
+    );
+    let scenario = protocol::Scenario::preset("unread-close").expect("a preset");
+    let rec = tcpstep_relay::record::record(scenario, true, std::time::Duration::from_secs(60))
+        .expect("record a session");
+    let dir = std::env::temp_dir().join(format!("tcpstep-page-x-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let trace = dir.join("unread-close.jsonl");
+    std::fs::write(&trace, rec.json_lines()).expect("write the trace");
+
+    tokio::task::spawn_blocking(move || {
+        let browser = Browser::start();
+        browser.goto(&format!("{page}?relay=ws://127.0.0.1:1/ws"));
+        browser.type_into(".open-trace input", &trace.display().to_string());
+        browser.wait_for("the trace to open", |b| {
+            b.text(".trace-name").contains("unread-close.jsonl")
+        });
+
+        // The findings, each with its severity in words.
+        let findings = browser.text(".expert");
+        for expected in ["data left unread at close", "connection reset", "error"] {
+            assert!(findings.contains(expected), "{expected}: {findings}");
+        }
+        // A finding leads to its event: the moment after it, inspected.
+        browser.run(
+            "[...document.querySelectorAll('.finding')].find(f => f.textContent.includes('unread at close')).querySelector('button').click();",
+            serde_json::json!([]),
+        );
+        browser.wait_for("the finding's event inspected", |b| {
+            b.text(".inspector").contains("close") && b.text(".position").contains("looking back")
+        });
+
+        // The stream: the greeting, 16 bytes read and 35 never read.
+        browser.click(".timeline button:nth-of-type(4)"); // ▶▶, the end
+        browser.wait_for("the end", |b| b.text(".position").contains("live"));
+        let chunks = browser.texts(".direction.client .chunk");
+        assert_eq!(chunks.first().map(String::as_str), Some("Greetings, serve"), "{chunks:?}");
+        let unread = browser.texts(".direction.client .chunk.unread");
+        assert_eq!(unread.len(), 1, "{chunks:?}");
+        assert_eq!(unread[0].len(), 35, "{unread:?}");
+        // Selecting the read piece names the segment that carried it and the recv that consumed it.
+        browser.click(".direction.client .chunk");
+        browser.wait_for("the chunk's carriers", |b| b.text(".chunk-detail").contains("Consumed by"));
+        let detail = browser.text(".chunk-detail");
+        assert!(detail.contains("segment (event"), "{detail}");
+        assert!(detail.contains("server's recv(16)"), "{detail}");
+        // ...and back: the recv, selected, marks the same piece.
+        assert_eq!(browser.texts(".chunk.selected"), ["Greetings, serve"]);
+
+        // The exports: what the page would save, caught at the link it clicks.
+        let saved = |button: &str| {
+            browser
+                .run(
+                    &format!(
+                        "let url = null; const click = HTMLAnchorElement.prototype.click; \
+                         HTMLAnchorElement.prototype.click = function () {{ url = [this.download, decodeURIComponent(this.href.split(',').slice(1).join(','))]; }}; \
+                         [...document.querySelectorAll('.exports button')].find(b => b.textContent == '{button}').click(); \
+                         HTMLAnchorElement.prototype.click = click; return url;"
+                    ),
+                    serde_json::json!([]),
+                )
+        };
+        let svg = saved("SVG");
+        assert!(svg[0].as_str().is_some_and(|n| n.ends_with(".svg")), "{svg}");
+        let svg_text = svg[1].as_str().unwrap_or_default();
+        assert!(svg_text.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{svg_text}");
+        assert!(svg_text.contains("RST, ACK"), "{svg_text}");
+        // The browser reads the file as a picture.
+        let parsed = browser.run(
+            "return new DOMParser().parseFromString(arguments[0], 'image/svg+xml').querySelector('parsererror') === null;",
+            serde_json::json!([svg_text]),
+        );
+        assert_eq!(parsed, serde_json::json!(true));
+        let mermaid = saved("Mermaid");
+        let mermaid_text = mermaid[1].as_str().unwrap_or_default();
+        assert!(mermaid_text.starts_with("sequenceDiagram\n"), "{mermaid_text}");
+        assert!(mermaid_text.contains("client0->>server: SYN"), "{mermaid_text}");
+    })
+    .await
+    .expect("the browser thread");
+    let _ = std::fs::remove_dir_all(dir);
+}

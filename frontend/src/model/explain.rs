@@ -75,6 +75,13 @@ pub fn explain(before: &View, event: &Event) -> Option<Note> {
                 TcpState::Close if was.is_some_and(|k| k.state == TcpState::Established) => {
                     "the connection is gone: it was reset"
                 }
+                TcpState::Close
+                    if was.is_some_and(|k| {
+                        matches!(k.state, TcpState::FinWait1 | TcpState::FinWait2 | TcpState::Closing)
+                    }) =>
+                {
+                    "the socket itself is finished; Linux keeps the connection in a small TIME_WAIT record instead, which the kernel's connection table reports next"
+                }
                 _ => return None,
             };
             note(format!("Now {}: {why}.", state.state.name()), Some(CLOSING))
