@@ -46,6 +46,17 @@ impl Host {
         capture: CaptureStatus,
         live_buffer: usize,
     ) -> std::io::Result<Arc<Host>> {
+        Host::start_in(scenario, Mode::Paused, capture, live_buffer)
+    }
+
+    /// [`Host::start`] in `mode`, which resets keep. Play with no delay
+    /// (`interval_ms: 0`), which viewers cannot ask for, is for benchmarks.
+    pub fn start_in(
+        scenario: Scenario,
+        mode: Mode,
+        capture: CaptureStatus,
+        live_buffer: usize,
+    ) -> std::io::Result<Arc<Host>> {
         let placeholder = SessionInfo {
             id: 0,
             scenario: scenario.clone(),
@@ -61,7 +72,7 @@ impl Host {
                 next_id: 1,
             }),
         });
-        host.begin(scenario, Mode::Paused)?;
+        host.begin(scenario, mode)?;
         Ok(host)
     }
 

@@ -15,6 +15,7 @@ pub mod pcap_file;
 use std::{
     collections::HashMap,
     net::SocketAddr,
+    sync::Mutex,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -68,9 +69,22 @@ pub struct Captured {
     pub rel_ack: u32,
 }
 
+/// A capture handle on `lo` that a finished session gave back.
+///
+/// Opening a capture costs about 8 ms and closing one about 23 ms (the
+/// kernel sets up and tears down a packet ring), several times a whole
+/// exchange on loopback: a reset would spend most of its time there. So a
+/// session's handle is kept for the next, which only changes its filter.
+static IDLE: Mutex<Option<pcap::Capture<pcap::Active>>> = Mutex::new(None);
+
+fn idle() -> std::sync::MutexGuard<'static, Option<pcap::Capture<pcap::Active>>> {
+    IDLE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// A running capture of one session's port.
 pub struct Live {
-    capture: pcap::Capture<pcap::Active>,
+    /// Always `Some` until dropped, when it goes back to [`IDLE`].
+    capture: Option<pcap::Capture<pcap::Active>>,
     frames: Vec<Frame>,
     /// Each direction's initial sequence number: its SYN's, or the first seen.
     isn: HashMap<(SocketAddr, SocketAddr), u32>,
@@ -80,13 +94,19 @@ impl Live {
     /// Starts capturing TCP to and from `port` on the loopback interface.
     pub fn open(port: u16) -> Result<Live, String> {
         let start = || -> Result<_, pcap::Error> {
-            let mut capture = open_lo()?;
+            let reused = idle().take();
+            let mut capture = match reused {
+                Some(capture) => capture,
+                None => open_lo()?.setnonblock()?,
+            };
             capture.filter(&format!("tcp port {port}"), true)?;
-            capture.setnonblock()
+            // What the ring still holds was captured for an earlier session.
+            while capture.next_packet().is_ok() {}
+            Ok(capture)
         };
         let capture = start().map_err(|e| denied_reason(&e))?;
         Ok(Live {
-            capture,
+            capture: Some(capture),
             frames: Vec::new(),
             isn: HashMap::new(),
         })
@@ -95,8 +115,11 @@ impl Live {
     /// Every segment captured since the last drain, oldest first.
     pub fn drain(&mut self) -> Vec<Captured> {
         let mut out = Vec::new();
+        let Some(capture) = self.capture.as_mut() else {
+            return out;
+        };
         // Until there is nothing more for now (non-blocking), or the capture ended.
-        while let Ok(packet) = self.capture.next_packet() {
+        while let Ok(packet) = capture.next_packet() {
             let ts = packet.header.ts;
             let (sec, usec) = (
                 u32::try_from(ts.tv_sec).unwrap_or(0),
@@ -110,34 +133,49 @@ impl Live {
                 data: packet.data.to_vec(),
             };
             if let Some(decoded) = parse::decode(&frame.data) {
-                out.push(self.number(decoded, at));
+                out.push(number(&mut self.isn, decoded, at));
             }
             self.frames.push(frame);
         }
         out
     }
 
-    fn number(&mut self, decoded: Decoded, at: SystemTime) -> Captured {
-        let forward = (decoded.from, decoded.to);
-        let backward = (decoded.to, decoded.from);
-        if decoded.flags.contains(&TcpFlag::Syn) {
-            self.isn.insert(forward, decoded.seq);
-        }
-        let base = *self.isn.entry(forward).or_insert(decoded.seq);
-        let rel_ack = match self.isn.get(&backward) {
-            Some(&peer) if decoded.flags.contains(&TcpFlag::Ack) => decoded.ack.wrapping_sub(peer),
-            _ => 0,
-        };
-        Captured {
-            at,
-            rel_seq: decoded.seq.wrapping_sub(base),
-            rel_ack,
-            decoded,
-        }
-    }
-
     /// Everything captured so far, as a pcap file.
     pub fn pcap(&self) -> Vec<u8> {
         pcap_file::write(&self.frames)
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        let mut idle = idle();
+        if idle.is_none() {
+            *idle = self.capture.take();
+        }
+    }
+}
+
+/// Numbers a segment as Wireshark does: relative to each direction's
+/// initial sequence number (its SYN's, or the first seen).
+fn number(
+    isn: &mut HashMap<(SocketAddr, SocketAddr), u32>,
+    decoded: Decoded,
+    at: SystemTime,
+) -> Captured {
+    let forward = (decoded.from, decoded.to);
+    let backward = (decoded.to, decoded.from);
+    if decoded.flags.contains(&TcpFlag::Syn) {
+        isn.insert(forward, decoded.seq);
+    }
+    let base = *isn.entry(forward).or_insert(decoded.seq);
+    let rel_ack = match isn.get(&backward) {
+        Some(&peer) if decoded.flags.contains(&TcpFlag::Ack) => decoded.ack.wrapping_sub(peer),
+        _ => 0,
+    };
+    Captured {
+        at,
+        rel_seq: decoded.seq.wrapping_sub(base),
+        rel_ack,
+        decoded,
     }
 }

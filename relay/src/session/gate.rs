@@ -67,7 +67,15 @@ impl Gate {
     }
 
     /// Called by a program before a call: returns when the call is released.
+    #[cfg(test)]
     pub fn wait(&self, actor: Actor) -> Result<(), Closed> {
+        self.wait_then(actor, || {})
+    }
+
+    /// [`Gate::wait`], calling `queued` once the program is in line (before
+    /// play can release it): whoever starts programs one after another
+    /// learns that this one has taken its place.
+    pub fn wait_then(&self, actor: Actor, queued: impl FnOnce()) -> Result<(), Closed> {
         let mut state = self.lock();
         if state.closed {
             return Err(Closed);
@@ -75,6 +83,7 @@ impl Gate {
         let ticket = state.next_ticket;
         state.next_ticket += 1;
         state.waiting.push_back((actor, ticket));
+        queued();
         self.changed.notify_all();
         loop {
             if let Some(i) = state.released.iter().position(|&t| t == ticket) {
@@ -113,6 +122,7 @@ impl Gate {
     }
 
     /// The programs waiting for a step, longest-waiting first.
+    #[cfg(test)]
     pub fn waiting(&self) -> Vec<Actor> {
         self.lock().waiting.iter().map(|&(a, _)| a).collect()
     }

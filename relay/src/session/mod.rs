@@ -22,7 +22,7 @@ use std::{
     os::fd::{BorrowedFd, RawFd},
     sync::{
         atomic::{AtomicBool, Ordering},
-        mpsc, Arc, Mutex, MutexGuard,
+        mpsc, Arc, Condvar, Mutex, MutexGuard,
     },
     thread::{self, JoinHandle},
     time::{Duration, Instant, SystemTime},
@@ -55,6 +55,43 @@ const STOP_PATIENCE: Duration = Duration::from_secs(5);
 
 /// A session's threads, by name, to wait for when it stops.
 type ThreadList = Arc<Mutex<Vec<(String, JoinHandle<()>)>>>;
+
+/// How many of a session's threads still run, and a signal when one ends:
+/// stopping waits on it rather than polling each thread.
+#[derive(Default)]
+struct Running {
+    count: Mutex<usize>,
+    ended: Condvar,
+}
+
+impl Running {
+    /// Waits until at most `left` threads run, or `deadline`; says whether they did.
+    fn wait_until(&self, left: usize, deadline: Instant) -> bool {
+        let mut count = lock(&self.count);
+        while *count > left {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            count = self
+                .ended
+                .wait_timeout(count, deadline - now)
+                .map(|(c, _)| c)
+                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        }
+        true
+    }
+}
+
+/// Counts a thread as ended when dropped, however its body ends (a panic too).
+struct Ends(Arc<Running>);
+
+impl Drop for Ends {
+    fn drop(&mut self) {
+        *lock(&self.0.count) -= 1;
+        self.0.ended.notify_all();
+    }
+}
 
 /// A socket as events name it.
 pub(crate) type SocketRef = (SocketId, Option<FourTuple>);
@@ -468,6 +505,7 @@ pub struct Session {
     shared: Arc<Shared>,
     stop_probing: Arc<AtomicBool>,
     threads: ThreadList,
+    running: Arc<Running>,
 }
 
 impl Session {
@@ -525,11 +563,13 @@ impl Session {
             shared: shared.clone(),
             stop_probing: stop_probing.clone(),
             threads: Arc::default(),
+            running: Arc::default(),
         };
 
         let threads = Threads {
             shared: shared.clone(),
             list: session.threads.clone(),
+            running: session.running.clone(),
         };
         threads.spawn("prober", move || {
             let mut looks = 0u32;
@@ -543,7 +583,8 @@ impl Session {
                     shared.probe_lingering();
                 }
                 looks = looks.wrapping_add(1);
-                thread::sleep(PROBE_INTERVAL);
+                // Woken early by stop().
+                thread::park_timeout(PROBE_INTERVAL);
             }
         })?;
         let shared = session.shared.clone();
@@ -616,23 +657,24 @@ impl Session {
         drop(lock(&self.shared.listening).take());
         self.shared.shut_down_sockets();
         let deadline = Instant::now() + STOP_PATIENCE;
+        // Everyone but the prober, which watches the programs wind down.
+        let ended = self.running.wait_until(1, deadline);
         let threads = std::mem::take(&mut *lock(&self.threads));
-        for (name, handle) in threads.iter().filter(|(n, _)| n != "prober") {
-            while !handle.is_finished() && Instant::now() < deadline {
-                thread::sleep(Duration::from_millis(1));
+        self.stop_probing.store(true, Ordering::Relaxed);
+        for (name, handle) in &threads {
+            if name == "prober" {
+                handle.thread().unpark();
             }
-            if !handle.is_finished() {
+        }
+        let ended = ended && self.running.wait_until(0, deadline);
+        for (name, handle) in threads {
+            if ended || handle.is_finished() {
+                let _ = handle.join();
+            } else {
                 eprintln!(
                     "relay: warning: session {}: {name} did not end within {STOP_PATIENCE:?}; leaving it behind",
                     self.shared.id
                 );
-            }
-        }
-        // The prober watched the programs wind down; it ends within one look.
-        self.stop_probing.store(true, Ordering::Relaxed);
-        for (name, handle) in threads {
-            if name == "prober" || handle.is_finished() {
-                let _ = handle.join();
             }
         }
     }
@@ -643,13 +685,20 @@ impl Session {
 struct Threads {
     shared: Arc<Shared>,
     list: ThreadList,
+    running: Arc<Running>,
 }
 
 impl Threads {
     fn spawn(&self, name: &str, body: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+        *lock(&self.running.count) += 1;
+        let ends = Ends(self.running.clone());
         let handle = thread::Builder::new()
             .name(format!("session-{}-{name}", self.shared.id))
-            .spawn(body)?;
+            .spawn(move || {
+                let _ends = ends;
+                body();
+            });
+        let handle = handle?;
         lock(&self.list).push((name.to_owned(), handle));
         Ok(())
     }
@@ -662,9 +711,10 @@ impl Threads {
         program: impl FnOnce(&mut dyn Observer) -> Result<(), PairError> + Send + 'static,
     ) -> std::io::Result<()> {
         let shared = self.shared.clone();
-        let (ended, has_ended) = mpsc::channel::<()>();
+        // Told when the program first waits at the gate, or dropped when it ends.
+        let (arrived, has_arrived) = mpsc::channel::<()>();
         self.spawn(&actor.to_string(), move || {
-            let mut tracer = Tracer::new(actor, shared.clone());
+            let mut tracer = Tracer::new(actor, shared.clone(), arrived);
             let result = program(&mut tracer);
             let ending = match result {
                 Ok(()) => Ending::Completed,
@@ -681,15 +731,8 @@ impl Threads {
                 shared.emit(actor, Some(socket), EventKind::SocketClosed);
             }
             shared.emit(actor, None, EventKind::ActorEnded { ending });
-            drop(ended);
         })?;
-        let deadline = Instant::now() + STOP_PATIENCE;
-        while !self.shared.gate.waiting().contains(&actor) && Instant::now() < deadline {
-            if has_ended.try_recv() == Err(mpsc::TryRecvError::Disconnected) {
-                break;
-            }
-            thread::sleep(Duration::from_millis(1));
-        }
+        let _ = has_arrived.recv_timeout(STOP_PATIENCE);
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use protocol::{Actor, Call, CallResult, EventKind, SocketRole, SourceLine};
 
 use super::{kernel, Shared, SocketRef};
 use crate::pair::{Observer, RecvIteration, SendIteration};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 
 pub struct Tracer {
     actor: Actor,
@@ -18,18 +18,22 @@ pub struct Tracer {
     closing: Option<SocketRef>,
     /// The source line of the call in progress.
     at: Option<SourceLine>,
+    /// Told when the program first takes its place at the gate.
+    arrived: Option<mpsc::Sender<()>>,
 }
 
 impl Tracer {
     /// Must be made on the program's own thread: it notes the thread's id to
     /// see when its calls sleep in the kernel.
-    pub fn new(actor: Actor, shared: Arc<Shared>) -> Self {
+    /// `arrived` is told when the program first waits at the gate.
+    pub fn new(actor: Actor, shared: Arc<Shared>, arrived: mpsc::Sender<()>) -> Self {
         Tracer {
             actor,
             tid: kernel::current_tid(),
             shared,
             closing: None,
             at: None,
+            arrived: Some(arrived),
         }
     }
 }
@@ -69,7 +73,13 @@ impl Observer for Tracer {
                 self.at.clone(),
                 EventKind::CallWaiting { call: call.clone() },
             );
-            if self.shared.gate.wait(self.actor).is_err() {
+            let arrived = self.arrived.take();
+            let queued = move || {
+                if let Some(tell) = arrived {
+                    let _ = tell.send(());
+                }
+            };
+            if self.shared.gate.wait_then(self.actor, queued).is_err() {
                 return Err(io::Error::other("the session was reset"));
             }
         }

@@ -1,0 +1,157 @@
+//! tcpstep's benchmarks. `cargo xtask bench` builds and runs this in
+//! release mode and saves the report to target/artifacts/bench.md.
+//!
+//! Every figure is printed beside a baseline measured in the same run, as
+//! a ratio: machines differ, ratios travel. Nothing here asserts a time.
+
+mod model;
+mod relay;
+mod stats;
+
+use std::fmt::Write as _;
+
+use stats::{human, ratio, Samples};
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let mut report = String::new();
+    let capture = tcpstep_relay::capture::status();
+    let _ = writeln!(
+        report,
+        "# tcpstep benchmarks\n\ncapture: {}\n",
+        if capture.enabled { "on" } else { "off" }
+    );
+
+    // 1. The classic exchange: plain pair against a played, captured, watched session.
+    let n = if quick { 20 } else { 200 };
+    for _ in 0..5 {
+        relay::plain_exchange(); // warm up
+    }
+    let plain = Samples::of(n, relay::plain_exchange);
+    let instrumented = relay::instrumented_exchanges(&rt, if quick { 10 } else { 50 });
+    let _ = writeln!(report, "## Exchange latency (median)\n");
+    let _ = writeln!(
+        report,
+        "| run | samples | median | ratio |\n|---|---|---|---|"
+    );
+    let _ = writeln!(
+        report,
+        "| plain pair (baseline) | {} | {} | 1.00x |",
+        plain.len(),
+        human(plain.median())
+    );
+    let _ = writeln!(
+        report,
+        "| instrumented: play at 0 ms, capture, 1 viewer | {} | {} | {} |\n",
+        instrumented.len(),
+        human(instrumented.median()),
+        ratio(
+            instrumented.median().as_secs_f64(),
+            plain.median().as_secs_f64()
+        )
+    );
+    print!("{report}");
+
+    // 2. Events per second to viewers, from a real crowd in play mode.
+    let clients = if quick { 100 } else { 1000 };
+    let mut section = format!("## A crowd of {clients} clients, play at 0 ms\n\n| viewers | time to the end | events | events/s | ratio of events/s |\n|---|---|---|---|---|\n");
+    let mut base = 0.0;
+    let mut crowd_events = Vec::new();
+    for viewers in [0, 1, 100] {
+        let (time, events, all) = relay::crowd(&rt, clients, viewers);
+        let rate = events as f64 / time.as_secs_f64();
+        if viewers == 0 {
+            base = rate;
+        }
+        let _ = writeln!(
+            section,
+            "| {} | {} | {events} | {rate:.0} | {} |",
+            if viewers == 0 {
+                "0 (baseline: in-process watcher)".to_owned()
+            } else {
+                viewers.to_string()
+            },
+            human(time),
+            ratio(rate, base)
+        );
+        print!(
+            "{}",
+            section
+                .lines()
+                .last()
+                .map(|l| format!("{l}\n"))
+                .unwrap_or_default()
+        );
+        if viewers == 0 {
+            crowd_events = all;
+        }
+    }
+    report.push_str(&section);
+    report.push('\n');
+
+    // 3. The page's model on that crowd's events.
+    let m = model::measure(&crowd_events);
+    let per = |d: std::time::Duration| human(d / m.events.max(1) as u32);
+    let _ = writeln!(
+        report,
+        "## The page's model, natively, on the crowd's {} events\n",
+        m.events
+    );
+    let _ = writeln!(
+        report,
+        "| work | total | per event | ratio |\n|---|---|---|---|"
+    );
+    let _ = writeln!(
+        report,
+        "| parse the JSON (baseline) | {} | {} | 1.00x |",
+        human(m.parse),
+        per(m.parse)
+    );
+    let _ = writeln!(
+        report,
+        "| fold into the view | {} | {} | {} |",
+        human(m.fold),
+        per(m.fold),
+        ratio(m.fold.as_secs_f64(), m.parse.as_secs_f64())
+    );
+    let _ = writeln!(
+        report,
+        "| live: notes, findings and view | {} | {} | {} |",
+        human(m.live),
+        per(m.live),
+        ratio(m.live.as_secs_f64(), m.parse.as_secs_f64())
+    );
+    let _ = writeln!(
+        report,
+        "| jump to a moment (median of {}) | {} | | {} |",
+        m.seek.len(),
+        human(m.seek.median()),
+        ratio(m.seek.median().as_secs_f64(), m.parse.as_secs_f64())
+    );
+    let _ = writeln!(
+        report,
+        "| one step back or forward (median) | {} | | {} |",
+        human(m.seek_back_and_forth.median()),
+        ratio(
+            m.seek_back_and_forth.median().as_secs_f64(),
+            m.parse.as_secs_f64()
+        )
+    );
+    println!(
+        "{}",
+        report.rsplit("## The page").next().unwrap_or_default()
+    );
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/artifacts");
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("bench.md");
+    match std::fs::write(&path, &report) {
+        Ok(()) => println!("report: {}", path.display()),
+        Err(e) => eprintln!("bench: cannot write {}: {e}", path.display()),
+    }
+}

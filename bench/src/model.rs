@@ -1,0 +1,71 @@
+//! The page's model, natively: folding a large real session and jumping
+//! about in it, against parsing the same events (which the page must do
+//! anyway) as the baseline.
+
+use std::time::{Duration, Instant};
+
+use protocol::{Event, RelayMessage};
+use tcpstep_frontend::model::{Action, Model, View};
+
+use crate::stats::Samples;
+
+pub struct ModelFigures {
+    pub events: usize,
+    pub parse: Duration,
+    pub fold: Duration,
+    pub live: Duration,
+    pub seek: Samples,
+    pub seek_back_and_forth: Samples,
+}
+
+/// `events`, a real session's, as the page gets them: JSON lines.
+pub fn measure(events: &[Event]) -> ModelFigures {
+    let lines: Vec<String> = events
+        .iter()
+        .map(|e| serde_json::to_string(&RelayMessage::Event(e.clone())).expect("encode"))
+        .collect();
+    let t = Instant::now();
+    let parsed: Vec<RelayMessage> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("decode"))
+        .collect();
+    let parse = t.elapsed();
+    drop(parsed);
+
+    let t = Instant::now();
+    let view = View::fold(events);
+    let fold = t.elapsed();
+    assert_eq!(view.applied, events.len());
+
+    // As the page does live: every event through the model, notes and findings too.
+    let mut model = Model::default();
+    let t = Instant::now();
+    for e in events {
+        model.apply(Action::Received(Box::new(RelayMessage::Event(e.clone()))));
+    }
+    let live = t.elapsed();
+
+    // Jumps to moments spread over the session, in a scattered order.
+    let n = events.len();
+    let targets: Vec<usize> = (1..=20).map(|i| (i * 7919) % n).collect();
+    let mut k = 0;
+    let seek = Samples::of(targets.len(), || {
+        model.apply(Action::Seek(Some(targets[k])));
+        k += 1;
+    });
+    // One step back and forth around the middle, as ◀ and ▶ do.
+    let middle = n / 2;
+    let mut i = 0;
+    let seek_back_and_forth = Samples::of(20, || {
+        model.apply(Action::Seek(Some(middle + (i % 2))));
+        i += 1;
+    });
+    ModelFigures {
+        events: n,
+        parse,
+        fold,
+        live,
+        seek,
+        seek_back_and_forth,
+    }
+}
