@@ -1,6 +1,9 @@
 //! The root component: connects to the relay, keeps the model, lays out the panels.
 
-use std::rc::Rc;
+use std::{
+    cell::{Ref, RefCell},
+    rc::Rc,
+};
 
 use gloo_events::EventListener;
 use protocol::{Command, Mode};
@@ -19,35 +22,47 @@ use crate::{
     url::Params,
 };
 
-/// The model as the page holds it: every action makes a new one (sharing
-/// nothing mutable with what components were given).
-struct State(Rc<Model>);
+/// The model as the page holds it: one model, changed in place by each
+/// action, and a version that counts the changes. (Copying the model per
+/// action, as a purer reducer would, costs a copy of every event so far
+/// for each new one: quadratic, and a crowd's 70,000 events stall it.)
+struct State {
+    model: Rc<RefCell<Model>>,
+    version: u64,
+}
 
 impl Reducible for State {
     type Action = Action;
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        let mut model = Model::clone(&self.0);
-        model.apply(action);
-        Rc::new(State(Rc::new(model)))
+        self.model.borrow_mut().apply(action);
+        Rc::new(State {
+            model: self.model.clone(),
+            version: self.version + 1,
+        })
     }
 }
 
-/// The model as components receive it: compared by identity, since every
-/// change makes a new one, so that no render compares whole sessions.
+/// The model as components receive it: compared by version, so that a
+/// component draws again exactly when the model has changed, and no render
+/// compares whole sessions.
 #[derive(Clone)]
-pub struct Snapshot(pub Rc<Model>);
+pub struct Snapshot {
+    model: Rc<RefCell<Model>>,
+    version: u64,
+}
 
 impl PartialEq for Snapshot {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.0, &other.0)
+        self.version == other.version && Rc::ptr_eq(&self.model, &other.model)
     }
 }
 
-impl std::ops::Deref for Snapshot {
-    type Target = Model;
-    fn deref(&self) -> &Model {
-        &self.0
+impl Snapshot {
+    /// The model, to read while drawing. Actions are applied between
+    /// renders (Yew queues dispatches), never during one.
+    pub fn get(&self) -> Ref<'_, Model> {
+        self.model.borrow()
     }
 }
 
@@ -69,14 +84,19 @@ pub fn App() -> Html {
     let params = use_memo((), |_| page_params());
     let state = {
         let relay_url = params.relay.clone();
-        use_reducer(move || {
-            State(Rc::new(Model {
+        use_reducer(move || State {
+            model: Rc::new(RefCell::new(Model {
                 relay_url,
                 ..Model::default()
-            }))
+            })),
+            version: 0,
         })
     };
-    let model = Snapshot(state.0.clone());
+    let snapshot = Snapshot {
+        model: state.model.clone(),
+        version: state.version,
+    };
+    let model = snapshot.get();
     let link = use_mut_ref(|| None::<RelayLink>);
     let speed = use_state(|| params.speed_ms);
 
@@ -85,7 +105,10 @@ pub fn App() -> Html {
         let dispatcher = state.dispatcher();
         let url = params.relay.clone();
         use_effect_with((), move |_| {
-            let on_action = Callback::from(move |action| dispatcher.dispatch(action));
+            let batcher = crate::batch::Batcher::new(Callback::from(move |action| {
+                dispatcher.dispatch(action)
+            }));
+            let on_action = Callback::from(move |action| batcher.push(action));
             *link.borrow_mut() = Some(RelayLink::open(url, on_action));
             move || drop(link.borrow_mut().take())
         });
@@ -202,7 +225,7 @@ pub fn App() -> Html {
         });
     }
 
-    let snapshot = model.clone();
+    drop(model);
     let on_speed = {
         let speed = speed.clone();
         Callback::from(move |ms| speed.set(ms))

@@ -6,6 +6,7 @@
 //! backoff, and `url` reads the page's parameters.
 
 pub mod app;
+mod batch;
 mod components;
 pub mod model;
 mod relay_link;

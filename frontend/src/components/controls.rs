@@ -27,7 +27,7 @@ const SPEEDS: &[(u64, &str)] = &[
 
 #[component]
 pub fn Controls(props: &Props) -> Html {
-    let model = &props.model;
+    let model = props.model.get();
     let live = model.is_live();
     let waiting = model.view.waiting();
     let playing = matches!(model.mode(), Mode::Playing { .. });
@@ -171,7 +171,7 @@ pub fn Controls(props: &Props) -> Html {
                     }) }
                 </select>
             </label>
-            { downloads(model) }
+            { downloads(&model) }
             <span class="next" aria-live="polite">
                 { next.map_or_else(
                     || if playing { "Playing…".to_owned() } else { String::new() },

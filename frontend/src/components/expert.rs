@@ -16,7 +16,7 @@ pub struct Props {
 
 #[component]
 pub fn ExpertPanel(props: &Props) -> Html {
-    let model = &props.model;
+    let model = props.model.get();
     let mut findings: Vec<_> = model.shown_findings().iter().collect();
     findings.sort_by_key(|f| (f.severity, f.seq));
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
@@ -33,6 +33,9 @@ pub fn ExpertPanel(props: &Props) -> Html {
         .collect::<Vec<_>>()
         .join(" · ");
     let total = model.events.len();
+    // The most serious first; past a screenful, the summary counts the rest.
+    let hidden = findings.len().saturating_sub(4 * super::MOST_SHOWN);
+    findings.truncate(4 * super::MOST_SHOWN);
     let items = findings.iter().map(|f| {
         let seq = f.seq;
         let act = props.act.clone();
@@ -62,6 +65,7 @@ pub fn ExpertPanel(props: &Props) -> Html {
             } else {
                 <p class="summary">{ summary }</p>
                 <ul class="findings">{ for items }</ul>
+                { super::more(hidden, "findings") }
             }
         </section>
     }

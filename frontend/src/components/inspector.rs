@@ -45,7 +45,8 @@ fn option_text(o: &TcpOption) -> String {
 
 #[component]
 pub fn Inspector(props: &Props) -> Html {
-    let Some(event) = props.model.selected_event() else {
+    let model = props.model.get();
+    let Some(event) = model.selected_event() else {
         return html! {
             <section class="panel inspector" aria-label="Inspector">
                 <h2>{ "Inspector" }</h2>
@@ -87,7 +88,7 @@ pub fn Inspector(props: &Props) -> Html {
             <pre class="json">{ serde_json::to_string_pretty(&event.kind).unwrap_or_default() }</pre>
         },
     };
-    let explained = props.model.selected_note().map(super::note_html);
+    let explained = model.selected_note().map(super::note_html);
     html! {
         <section class="panel inspector" aria-label="Inspector">
             <h2>{ format!("Inspector: event {} ({})", event.seq, event.actor) }

@@ -11,7 +11,7 @@ use crate::{
     model::{
         export,
         ladder::{
-            call_label, flag_words, lane_of, lane_x, lanes, rows, segment_class, segment_label,
+            call_label, flag_words, lane_of, lane_x, lanes_of, rows, segment_class, segment_label,
             Row, ROW, SLOPE, TOP, WIDTH,
         },
         Action,
@@ -25,17 +25,24 @@ pub struct Props {
     pub act: Callback<Action>,
 }
 
+/// The most rows the panel draws: enough for any one exchange, few enough
+/// that a crowd's tens of thousands of rows do not slow the page.
+const ROWS_DRAWN: usize = 400;
+
 #[component]
 pub fn Ladder(props: &Props) -> Html {
-    let model = &props.model;
+    let model = props.model.get();
     let view = model.shown();
     let server_addr = model
         .session
         .as_ref()
         .map(|s| s.server_addr.clone())
         .unwrap_or_default();
-    let lanes = lanes(view);
-    let rows = rows(view);
+    let all = rows(view);
+    // A long session draws its latest rows only (the moment shown is the end).
+    let hidden = all.len().saturating_sub(ROWS_DRAWN);
+    let rows = &all[hidden..];
+    let lanes = lanes_of(view, rows, &server_addr);
     let last = rows.len().saturating_sub(1);
     let height = TOP + rows.len() as f64 * ROW + 30.0;
 
@@ -109,8 +116,9 @@ pub fn Ladder(props: &Props) -> Html {
 
     // The exports draw the moment shown, from the same rows as this panel.
     let export = |kind: &'static str| {
-        let model = model.clone();
+        let snapshot = props.model.clone();
         Callback::from(move |_: MouseEvent| {
+            let model = snapshot.get();
             let server = model
                 .session
                 .as_ref()
@@ -144,6 +152,9 @@ pub fn Ladder(props: &Props) -> Html {
                     </span>
                 }
             </h2>
+            if hidden > 0 {
+                <p class="more">{ format!("The first {hidden} rows are not drawn here: move the timeline back to see them, or export the whole ladder.") }</p>
+            }
             if rows.is_empty() {
                 <p class="empty">{ "Nothing yet. Press Step (or →) to let the first program make its first call." }</p>
             }

@@ -60,3 +60,22 @@ pub fn download(name: &str, mime: &str, text: &str) {
     link.set_download(name);
     link.click();
 }
+
+/// The most items of one kind (sockets, programs, streams, findings) a panel
+/// draws. A crowd of 1,000 clients has thousands of each; a page that drew
+/// them all would stop being a page. What is left out is said, with how many.
+pub const MOST_SHOWN: usize = 24;
+
+/// The last `MOST_SHOWN` of `items`, and how many were left out.
+pub fn latest<T>(items: Vec<T>) -> (Vec<T>, usize) {
+    let hidden = items.len().saturating_sub(MOST_SHOWN);
+    (items.into_iter().skip(hidden).collect(), hidden)
+}
+
+/// "… and 976 more sockets" for what a panel leaves out.
+pub fn more(hidden: usize, what: &str) -> yew::Html {
+    if hidden == 0 {
+        return yew::html! {};
+    }
+    yew::html! { <p class="more">{ format!("… and {hidden} more {what}, not drawn here (the timeline and the downloads have them all)") }</p> }
+}

@@ -12,14 +12,16 @@ pub struct Props {
 
 #[component]
 pub fn RecvAllPanel(props: &Props) -> Html {
-    let view = props.model.shown();
+    let model = props.model.get();
+    let view = model.shown();
+    let (recv_alls, hidden) = super::latest(view.recv_alls.values().collect());
     html! {
         <section class="panel recv-all" aria-label="recv_all">
             <h2><code>{ "recv_all" }</code></h2>
             if view.recv_alls.is_empty() {
                 <p class="empty">{ "No program has called recv_all yet." }</p>
             }
-            { for view.recv_alls.values().map(|r| {
+            { for recv_alls.into_iter().map(|r| {
                 let slots = (0..r.expected).map(|i| {
                     let byte = r.buffer.get(i);
                     // Which turn brought this byte, for its shade.
@@ -58,6 +60,7 @@ pub fn RecvAllPanel(props: &Props) -> Html {
                     </div>
                 }
             }) }
+            { super::more(hidden, "programs' recv_all") }
         </section>
     }
 }

@@ -97,9 +97,15 @@ fn card(s: &SocketView) -> Html {
 
 #[component]
 pub fn SocketsBoard(props: &Props) -> Html {
-    let view = props.model.shown();
+    let model = props.model.get();
+    let view = model.shown();
     let (open, closed): (Vec<&SocketView>, Vec<&SocketView>) =
         view.sockets.values().partition(|s| s.is_open());
+    // Open sockets first; then the latest closed ones, as many as there is room for.
+    let (open, hidden_open) = super::latest(open);
+    let room = super::MOST_SHOWN.saturating_sub(open.len());
+    let hidden_closed = closed.len().saturating_sub(room);
+    let closed: Vec<&SocketView> = closed.into_iter().skip(hidden_closed).collect();
     html! {
         <section class="panel sockets" aria-label="Sockets">
             <h2>{ "Sockets" }</h2>
@@ -110,6 +116,7 @@ pub fn SocketsBoard(props: &Props) -> Html {
                 { for open.into_iter().map(card) }
                 { for closed.into_iter().map(card) }
             </div>
+            { super::more(hidden_open + hidden_closed, "sockets") }
         </section>
     }
 }

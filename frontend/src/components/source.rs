@@ -30,7 +30,7 @@ fn statement(lines: &[&str], first: usize) -> std::ops::RangeInclusive<usize> {
 
 #[component]
 pub fn SourcePanel(props: &Props) -> Html {
-    let model = &props.model;
+    let model = props.model.get();
     let view = model.shown();
     let Some(sources) = model
         .hello

@@ -19,7 +19,7 @@ fn page_origin() -> String {
 
 #[component]
 pub fn StatusBar(props: &Props) -> Html {
-    let model = &props.model;
+    let model = props.model.get();
     let (class, text) = match &model.link {
         Link::Connecting { attempt: 0 } => ("connecting", "Connecting to the relay…".to_owned()),
         Link::Connecting { attempt } => (

@@ -75,10 +75,10 @@ fn chunk_detail(view: &View, stream: &Stream, chunk: &Chunk, act: &Callback<Acti
 
 #[component]
 pub fn StreamPanel(props: &Props) -> Html {
-    let model = &props.model;
+    let model = props.model.get();
     let view = model.shown();
     let as_hex = use_state(|| false);
-    let all = streams(view);
+    let (all, hidden) = super::latest(streams(view));
     let selected = model.selected;
     let toggle = {
         let as_hex = as_hex.clone();
@@ -126,6 +126,7 @@ pub fn StreamPanel(props: &Props) -> Html {
                 <p class="legend">{ "Each direction's bytes in order. Dashed: bytes no recv has read. Select a piece for the segments and calls behind it." }</p>
             }
             { directions }
+            { super::more(hidden, "directions (connections' streams)") }
             { for detail }
         </section>
     }

@@ -86,7 +86,8 @@ fn label(socket: &SocketView) -> String {
 
 #[component]
 pub fn TcpStates(props: &Props) -> Html {
-    let view = props.model.shown();
+    let model = props.model.get();
+    let view = model.shown();
     let chosen = use_state(|| None::<SocketId>);
     let sockets: Vec<&SocketView> = view
         .sockets
@@ -129,6 +130,7 @@ pub fn TcpStates(props: &Props) -> Html {
             </g>
         }
     });
+    let (sockets, hidden) = super::latest(sockets);
     let pick = sockets.iter().map(|s| {
         let id = s.id;
         let chosen = chosen.clone();
@@ -143,6 +145,7 @@ pub fn TcpStates(props: &Props) -> Html {
         <section class="panel tcp-states" aria-label="TCP states">
             <h2>{ "TCP states" }</h2>
             <div class="pick">{ for pick }</div>
+            { super::more(hidden, "sockets (the latest are listed)") }
             <p class="path">{ format!("{}: {}", label(socket), names.join(" → ")) }
                 { " " }<a href="https://www.rfc-editor.org/rfc/rfc9293#section-3.3.2" target="_blank" rel="noopener">{ "RFC 9293 §3.3.2" }</a></p>
             <svg viewBox="0 0 560 450" role="img" aria-label={format!("TCP state diagram; {} is in {}", label(socket), now.map_or("no state", TcpState::name))}>

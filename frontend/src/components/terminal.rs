@@ -13,10 +13,26 @@ pub struct Props {
 
 #[component]
 pub fn Terminal(props: &Props) -> Html {
-    let view = props.model.shown();
-    let mut actors: Vec<Actor> = view.lines.iter().map(|l| l.actor).collect();
+    let model = props.model.get();
+    let view = model.shown();
+    // The programs that printed most recently, in order.
+    let mut actors: Vec<Actor> = Vec::new();
+    for line in view.lines.iter().rev() {
+        if !actors.contains(&line.actor) {
+            actors.push(line.actor);
+            if actors.len() > super::MOST_SHOWN {
+                break;
+            }
+        }
+    }
+    let hidden = {
+        let mut all: Vec<Actor> = view.lines.iter().map(|l| l.actor).collect();
+        all.sort();
+        all.dedup();
+        all.len().saturating_sub(super::MOST_SHOWN)
+    };
+    actors.truncate(super::MOST_SHOWN);
     actors.sort();
-    actors.dedup();
     html! {
         <section class="panel terminals" aria-label="Terminal output">
             <h2>{ "Terminal" }</h2>
@@ -29,6 +45,7 @@ pub fn Terminal(props: &Props) -> Html {
                     }) }</pre>
                 </figure>
             }) }
+            { super::more(hidden, "programs' output") }
         </section>
     }
 }

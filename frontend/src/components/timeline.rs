@@ -19,7 +19,7 @@ pub struct Props {
 
 #[component]
 pub fn Timeline(props: &Props) -> Html {
-    let model = &props.model;
+    let model = props.model.get();
     let total = model.events.len();
     let at = model.shown_len();
     let live = model.scrubbed.is_none();

@@ -5,7 +5,10 @@
 
 use protocol::{Call, CallResult, Event, EventKind, Segment, TcpFlag, TcpState};
 
-use super::View;
+use super::{
+    view::{carries, seq_end, Direction},
+    View,
+};
 
 /// How much a finding matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -167,28 +170,17 @@ fn zero_window(_: &View, e: &Event) -> Option<(Severity, String)> {
     })
 }
 
-/// How far into its sequence space a segment reaches (SYN and FIN count one each).
-fn seq_end(s: &Segment) -> u64 {
-    u64::from(s.rel_seq)
-        + s.len as u64
-        + u64::from(s.has(TcpFlag::Syn))
-        + u64::from(s.has(TcpFlag::Fin))
+/// The view's record of the direction `s` travels.
+fn direction<'a>(before: &'a View, s: &Segment) -> Option<&'a Direction> {
+    before.directions.get(&(s.from.clone(), s.to.clone()))
 }
 
 fn retransmission(before: &View, e: &Event) -> Option<(Severity, String)> {
     let s = segment(e)?;
-    let carries = s.len > 0 || s.has(TcpFlag::Syn) || s.has(TcpFlag::Fin);
-    if !carries || s.has(TcpFlag::Rst) {
+    if !carries(s) || s.has(TcpFlag::Rst) {
         return None;
     }
-    let sent_before = before
-        .segments
-        .iter()
-        .map(|(_, p)| p)
-        .filter(|p| p.from == s.from && p.to == s.to)
-        .filter(|p| p.len > 0 || p.has(TcpFlag::Syn) || p.has(TcpFlag::Fin))
-        .map(seq_end)
-        .max()?;
+    let sent_before = direction(before, s)?.sent_end?;
     (seq_end(s) <= sent_before).then(|| {
         let what = if s.has(TcpFlag::Syn) {
             "its SYN".to_owned()
@@ -215,12 +207,7 @@ fn duplicate_ack(before: &View, e: &Event) -> Option<(Severity, String)> {
     if !bare(s) {
         return None;
     }
-    let previous = before
-        .segments
-        .iter()
-        .rev()
-        .map(|(_, p)| p)
-        .find(|p| p.from == s.from && p.to == s.to)?;
+    let previous = &before.segments.get(direction(before, s)?.last)?.1;
     let same = bare(previous)
         && previous.seq == s.seq
         && previous.ack == s.ack

@@ -151,3 +151,27 @@ pub fn call_label(c: &CallView) -> (&'static str, String) {
         (None, false) => ("pending", format!("{} …", call_text(&c.call))),
     }
 }
+
+/// The lanes the given rows need: the clients that make a call or send or
+/// receive a segment among them, then the server. A page draws a window of
+/// a long session's rows, and a crowd's thousand lanes would not fit.
+pub fn lanes_of(view: &View, rows: &[Row<'_>], server_addr: &str) -> Vec<Actor> {
+    let mut clients: Vec<Actor> = rows
+        .iter()
+        .flat_map(|row| match row {
+            Row::Call(c) => vec![c.actor],
+            Row::Segment(_, s) => vec![
+                lane_of(view, server_addr, &s.from),
+                lane_of(view, server_addr, &s.to),
+            ],
+        })
+        .filter(|a| matches!(a, Actor::Client(_)))
+        .collect();
+    clients.sort();
+    clients.dedup();
+    if clients.is_empty() {
+        clients.push(Actor::Client(0));
+    }
+    clients.push(Actor::Server);
+    clients
+}

@@ -63,6 +63,8 @@ pub enum Action {
     },
     /// Select an event (by `seq`) to inspect, or none.
     Select(Option<u64>),
+    /// Several actions, applied in order: what arrived during one frame.
+    Batch(Vec<Action>),
 }
 
 /// Where the session on the page comes from.
@@ -150,17 +152,27 @@ impl Model {
             Action::Seek(at) => self.seek(at),
             Action::OpenTrace { name, text } => self.open_trace(name, &text),
             Action::Select(seq) => self.selected = seq,
+            Action::Batch(actions) => actions.into_iter().for_each(|a| self.apply(a)),
         }
     }
 
     /// Moves the page to just after event `at` (or back to the live end).
     fn seek(&mut self, at: Option<usize>) {
-        self.scrubbed = match at {
-            Some(at) if at < self.events.len() => Some(Scrubbed {
+        self.scrubbed = match (at, self.scrubbed.take()) {
+            (Some(at), _) if at >= self.events.len() => None,
+            // Forward from the moment shown: fold only the events between.
+            (Some(at), Some(mut from)) if from.at <= at => {
+                for e in &self.events[from.at..at] {
+                    from.view.apply(e);
+                }
+                from.at = at;
+                Some(from)
+            }
+            (Some(at), _) => Some(Scrubbed {
                 at,
                 view: View::fold(&self.events[..at]),
             }),
-            _ => None,
+            (None, _) => None,
         };
     }
 

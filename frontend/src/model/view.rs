@@ -104,6 +104,30 @@ impl RecvAllView {
     }
 }
 
+/// What the view remembers of one direction of the wire (from, to), so
+/// that rules about "the previous segment this way" need not search.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Direction {
+    /// Index in `View::segments` of the latest segment this way.
+    pub last: usize,
+    /// How far the sequence space sent this way reaches (relative, SYN and
+    /// FIN counting one), over the segments that carried anything.
+    pub sent_end: Option<u64>,
+}
+
+/// How far into its sequence space a segment reaches (SYN and FIN count one each).
+pub fn seq_end(s: &Segment) -> u64 {
+    u64::from(s.rel_seq)
+        + s.len as u64
+        + u64::from(s.has(protocol::TcpFlag::Syn))
+        + u64::from(s.has(protocol::TcpFlag::Fin))
+}
+
+/// Whether a segment takes up sequence space: data, SYN or FIN.
+pub fn carries(s: &Segment) -> bool {
+    s.len > 0 || s.has(protocol::TcpFlag::Syn) || s.has(protocol::TcpFlag::Fin)
+}
+
 /// A line a program printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
@@ -123,6 +147,8 @@ pub struct View {
     pub calls: Vec<CallView>,
     /// Segments on the wire, with the seq of their event.
     pub segments: Vec<(u64, Segment)>,
+    /// Each direction of the wire, by (from, to).
+    pub directions: BTreeMap<(String, String), Direction>,
     /// Each program's latest `recv_all` (a new one replaces the last).
     pub recv_alls: BTreeMap<Actor, RecvAllView>,
     pub lines: Vec<Line>,
@@ -253,7 +279,17 @@ impl View {
                     .insert(e.actor, ActorStatus::Ended(ending.clone()));
             }
             EventKind::ModeChanged { mode } => self.mode = Some(*mode),
-            EventKind::Segment { segment } => self.segments.push((e.seq, segment.clone())),
+            EventKind::Segment { segment } => {
+                let way = self
+                    .directions
+                    .entry((segment.from.clone(), segment.to.clone()))
+                    .or_default();
+                way.last = self.segments.len();
+                if carries(segment) && !segment.has(protocol::TcpFlag::Rst) {
+                    way.sent_end = way.sent_end.max(Some(seq_end(segment)));
+                }
+                self.segments.push((e.seq, segment.clone()));
+            }
             EventKind::HistoryFull { limit } => self.history_full = Some(*limit),
         }
         // Any event that names a socket carries its latest addresses.
