@@ -76,3 +76,20 @@ fn the_mermaid_text_has_a_message_per_segment_and_a_note_per_call() {
     // Nothing in a line can end the statement early.
     assert!(text.lines().skip(1).all(|l| !l.contains(';')));
 }
+
+#[test]
+fn the_ladder_rows_are_in_event_order_and_any_tail_of_them_is_the_same() {
+    for rec in support::recorded() {
+        let view = View::fold(&rec.events);
+        let all: Vec<u64> = ladder::rows(&view).iter().map(ladder::Row::seq).collect();
+        assert!(all.windows(2).all(|w| w[0] < w[1]), "in order");
+        assert_eq!(all.len(), ladder::row_count(&view));
+        for n in [0, 1, 7, all.len()].map(|n| n.min(all.len())) {
+            let tail: Vec<u64> = ladder::latest_rows(&view, n)
+                .iter()
+                .map(ladder::Row::seq)
+                .collect();
+            assert_eq!(tail, all[all.len() - n..]);
+        }
+    }
+}

@@ -140,3 +140,16 @@ fn fragmented_pieces_are_segments_and_recv_all_turns() {
         .collect();
     assert!(recvs.len() > 1, "recv_all looped: {recvs:?}");
 }
+
+#[test]
+fn the_latest_streams_are_the_tail_of_all_of_them() {
+    let rec = support::recording("crowd");
+    let view = View::fold(&rec.events);
+    let all = streams(&view);
+    for keep in [0, 1, 3, all.len(), all.len() + 5] {
+        let (latest, left_out) = tcpstep_frontend::model::latest_streams(&view, keep);
+        let kept = keep.min(all.len());
+        assert_eq!(left_out, all.len() - kept);
+        assert_eq!(latest, all[all.len() - kept..]);
+    }
+}

@@ -66,6 +66,8 @@ struct ServeArgs {
     /// The first session's scenario: classic, fragmented, early-close, refused, crowd, abortive-close, half-close, zero-window, unread-close or custom
     #[arg(long, default_value = "classic")]
     scenario: String,
+    #[command(flatten)]
+    options: ScenarioArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -89,8 +91,8 @@ struct RecordArgs {
 /// Changes to a scenario's settings; any of them makes it a custom one.
 #[derive(Debug, Default, clap::Args)]
 struct ScenarioArgs {
-    /// Server port (default: a free one)
-    #[arg(short, long)]
+    /// The port the pair's server listens on (default: a free one for each session)
+    #[arg(long = "server-port", value_name = "PORT")]
     port: Option<u16>,
     /// What each client sends
     #[arg(long)]
@@ -259,7 +261,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
         let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
         let capture = capture::status();
-        let scenario = ScenarioArgs::default().apply(&args.scenario)?;
+        let scenario = args.options.apply(&args.scenario)?;
         let host = Host::start(scenario, capture.clone(), LIVE_BUFFER)
             .map_err(|e| format!("cannot start a session: {e}"))?;
         println!(

@@ -1,6 +1,6 @@
 //! Step, play, pause, reset: each button says why when it cannot be used.
 
-use protocol::{Actor, Command, Mode};
+use protocol::{Actor, Call, Command, Mode};
 use wasm_bindgen::JsCast;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
@@ -53,17 +53,26 @@ pub fn Controls(props: &Props) -> Html {
         }
     };
 
-    // One button per program, so a person can choose who goes next.
-    let mut actors: Vec<Actor> = model
-        .view
-        .actors
-        .keys()
-        .copied()
-        .filter(|a| matches!(a, Actor::Server | Actor::Client(_)))
+    // One button per program, so a person can choose who goes next; in a
+    // crowd, the server and the clients next in line.
+    let in_line: std::collections::HashMap<Actor, &Call> = waiting.iter().copied().collect();
+    let mut actors: Vec<Actor> = waiting
+        .iter()
+        .map(|(a, _)| *a)
+        .chain(model.view.actors.keys().copied())
+        .filter(|a| matches!(a, Actor::Client(_)))
         .collect();
+    let mut seen = std::collections::HashSet::new();
+    actors.retain(|a| seen.insert(*a));
+    let clients = actors.len();
+    actors.truncate(super::MOST_SHOWN - 1);
+    let more_clients = clients - actors.len();
+    if model.view.actors.contains_key(&Actor::Server) {
+        actors.push(Actor::Server);
+    }
     actors.sort();
     let per_actor = actors.into_iter().map(|actor| {
-        let call = waiting.iter().find(|(a, _)| *a == actor).map(|(_, c)| *c);
+        let call = in_line.get(&actor).copied();
         let disabled = offline.map(str::to_owned).or_else(|| {
             call.is_none().then(|| {
                 format!("The {actor} is not waiting for a step: it is asleep in the kernel or has ended")
@@ -148,6 +157,9 @@ pub fn Controls(props: &Props) -> Html {
                 Command::Step { actor: None },
             ) }
             { for per_actor }
+            if more_clients > 0 {
+                <span class="next">{ format!("+{more_clients} clients (Step takes the next in line)") }</span>
+            }
             { play_pause }
             <label class="speed">
                 { "Speed " }

@@ -34,8 +34,8 @@ pub fn ExpertPanel(props: &Props) -> Html {
         .join(" · ");
     let total = model.events.len();
     // The most serious first; past a screenful, the summary counts the rest.
-    let hidden = findings.len().saturating_sub(4 * super::MOST_SHOWN);
-    findings.truncate(4 * super::MOST_SHOWN);
+    let hidden = findings.len().saturating_sub(6 * super::MOST_SHOWN);
+    findings.truncate(6 * super::MOST_SHOWN);
     let items = findings.iter().map(|f| {
         let seq = f.seq;
         let act = props.act.clone();
@@ -47,7 +47,7 @@ pub fn ExpertPanel(props: &Props) -> Html {
         });
         let chosen = (model.selected == Some(seq)).then_some("selected");
         html! {
-            <li class={classes!("finding", f.severity.word(), chosen)}>
+            <li key={format!("{}-{}", f.seq, f.rule)} class={classes!("finding", f.severity.word(), chosen)}>
                 <span class="severity">{ f.severity.word() }</span>
                 <span class="rule">{ f.rule }</span>
                 <span class="text">{ f.text.clone() }</span>

@@ -11,8 +11,8 @@ use crate::{
     model::{
         export,
         ladder::{
-            call_label, flag_words, lane_of, lane_x, lanes_of, rows, segment_class, segment_label,
-            Row, ROW, SLOPE, TOP, WIDTH,
+            call_label, flag_words, lane_of, lane_x, lanes_of, latest_rows, row_count,
+            segment_class, segment_label, Row, ROW, SLOPE, TOP, WIDTH,
         },
         Action,
     },
@@ -25,9 +25,12 @@ pub struct Props {
     pub act: Callback<Action>,
 }
 
+/// The most lanes drawn side by side; past it the clients share one.
+const MOST_LANES: usize = 7;
+
 /// The most rows the panel draws: enough for any one exchange, few enough
 /// that a crowd's tens of thousands of rows do not slow the page.
-const ROWS_DRAWN: usize = 400;
+const ROWS_DRAWN: usize = 160;
 
 #[component]
 pub fn Ladder(props: &Props) -> Html {
@@ -38,27 +41,47 @@ pub fn Ladder(props: &Props) -> Html {
         .as_ref()
         .map(|s| s.server_addr.clone())
         .unwrap_or_default();
-    let all = rows(view);
     // A long session draws its latest rows only (the moment shown is the end).
-    let hidden = all.len().saturating_sub(ROWS_DRAWN);
-    let rows = &all[hidden..];
+    let rows = latest_rows(view, ROWS_DRAWN);
+    let hidden = row_count(view) - rows.len();
+    let rows = &rows[..];
     let lanes = lanes_of(view, rows, &server_addr);
+    // More clients than lanes fit: the clients share one lane.
+    let crowded = lanes.len() > MOST_LANES;
+    let lanes = if crowded {
+        vec![Actor::Client(0), Actor::Server]
+    } else {
+        lanes
+    };
+    let lane = |actor: Actor| match actor {
+        Actor::Client(_) if crowded => Actor::Client(0),
+        other => other,
+    };
+    let x_of = |actor: Actor| lane_x(&lanes, lane(actor));
     let last = rows.len().saturating_sub(1);
+    // Each row keeps its place as rows come and go (the picture scrolls
+    // over it), so drawing a new row changes no other.
+    let top = hidden as f64 * ROW;
     let height = TOP + rows.len() as f64 * ROW + 30.0;
 
     let lane_lines = lanes.iter().map(|&actor| {
         let x = lane_x(&lanes, actor);
+        let name = if crowded && actor != Actor::Server {
+            "clients".to_owned()
+        } else {
+            actor.to_string()
+        };
         html! {
             <g class={classes!("lane", actor_class(actor))}>
-                <text x={x.to_string()} y="22" text-anchor="middle" class="lane-name">{ actor.to_string() }</text>
-                <line x1={x.to_string()} y1="30" x2={x.to_string()} y2={(height - 10.0).to_string()} />
+                <text x={x.to_string()} y={(top + 22.0).to_string()} text-anchor="middle" class="lane-name">{ name }</text>
+                <line x1={x.to_string()} y1={(top + 30.0).to_string()} x2={x.to_string()} y2={(top + height - 10.0).to_string()} />
             </g>
         }
     });
 
     let selected = model.selected;
     let marks = rows.iter().enumerate().map(|(i, row)| {
-        let y = TOP + i as f64 * ROW;
+        let y = TOP + (hidden + i) as f64 * ROW;
         let fresh = (i == last && model.scrubbed.is_none()).then_some("fresh");
         let seq = match row {
             Row::Call(c) => c.returned_seq.unwrap_or(c.first_seq),
@@ -78,15 +101,15 @@ pub fn Ladder(props: &Props) -> Html {
         let chosen = (selected == Some(seq)).then_some("selected");
         match row {
             Row::Segment(seq, s) => {
-                let from = lane_x(&lanes, lane_of(view, &server_addr, &s.from));
-                let to = lane_x(&lanes, lane_of(view, &server_addr, &s.to));
+                let from = x_of(lane_of(view, &server_addr, &s.from));
+                let to = x_of(lane_of(view, &server_addr, &s.to));
                 let mid = (from + to) / 2.0;
                 let title = format!(
                     "event {seq}: {} → {}\n{}\nseq {} (relative {}) ack {} (relative {}) window {}\n{} payload bytes",
                     s.from, s.to, flag_words(s), s.seq, s.rel_seq, s.ack, s.rel_ack, s.window, s.len
                 );
                 html! {
-                    <g class={classes!(segment_class(s), fresh, chosen)} data-seq={seq.to_string()} onclick={pick}
+                    <g key={format!("s{seq}")} class={classes!(segment_class(s), fresh, chosen)} data-seq={seq.to_string()} onclick={pick}
                        onkeydown={pick_key} tabindex="0" role="button" aria-label={format!("Inspect segment: {}", segment_label(s))}>
                         <title>{ title }</title>
                         <line class="arrow" x1={from.to_string()} y1={(y - SLOPE / 2.0).to_string()}
@@ -98,12 +121,12 @@ pub fn Ladder(props: &Props) -> Html {
                 }
             }
             Row::Call(c) => {
-                let x = lane_x(&lanes, c.actor);
+                let x = x_of(c.actor);
                 let anchor = if c.actor == Actor::Server { "start" } else { "end" };
                 let tx = if c.actor == Actor::Server { x + 12.0 } else { x - 12.0 };
                 let (state, text) = call_label(c);
                 html! {
-                    <g class={classes!("call", state, actor_class(c.actor), fresh, chosen)} data-seq={c.first_seq.to_string()} onclick={pick}
+                    <g key={format!("c{}", c.first_seq)} class={classes!("call", state, actor_class(c.actor), fresh, chosen)} data-seq={c.first_seq.to_string()} onclick={pick}
                        onkeydown={pick_key} tabindex="0" role="button" aria-label={format!("Inspect call: {}: {}", c.actor, text)}>
                         <title>{ format!("{}: {}", c.actor, text) }</title>
                         <circle cx={x.to_string()} cy={y.to_string()} r="6" />
@@ -159,7 +182,7 @@ pub fn Ladder(props: &Props) -> Html {
                 <p class="empty">{ "Nothing yet. Press Step (or →) to let the first program make its first call." }</p>
             }
             <div class="ladder-scroll">
-                <svg viewBox={format!("0 0 {WIDTH} {height}")} width={WIDTH.to_string()} height={height.to_string()}
+                <svg viewBox={format!("0 {top} {WIDTH} {height}")} width={WIDTH.to_string()} height={height.to_string()}
                      role="img" aria-label={format!("{} calls and segments", rows.len())}>
                     <defs>
                         <marker id="arrowhead" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto-start-reverse">
@@ -167,7 +190,7 @@ pub fn Ladder(props: &Props) -> Html {
                         </marker>
                     </defs>
                     { for lane_lines }
-                    { for marks }
+                    <g class="rows">{ for marks }</g>
                 </svg>
             </div>
         </section>

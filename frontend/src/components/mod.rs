@@ -64,7 +64,7 @@ pub fn download(name: &str, mime: &str, text: &str) {
 /// The most items of one kind (sockets, programs, streams, findings) a panel
 /// draws. A crowd of 1,000 clients has thousands of each; a page that drew
 /// them all would stop being a page. What is left out is said, with how many.
-pub const MOST_SHOWN: usize = 24;
+pub const MOST_SHOWN: usize = 8;
 
 /// The last `MOST_SHOWN` of `items`, and how many were left out.
 pub fn latest<T>(items: Vec<T>) -> (Vec<T>, usize) {

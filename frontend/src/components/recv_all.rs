@@ -39,7 +39,7 @@ pub fn RecvAllPanel(props: &Props) -> Html {
                     }
                 });
                 html! {
-                    <div class={classes!("recv", actor_class(r.actor))}>
+                    <div key={r.actor.to_string()} class={classes!("recv", actor_class(r.actor))}>
                         <h3>{ format!("{}: recv_all({})", r.actor, r.expected) }
                             <span class="count">{ format!(" {} of {} bytes", r.buffer.len().min(r.expected), r.expected) }</span></h3>
                         <div class="slots" role="img" aria-label={format!("{} of {} bytes received", r.buffer.len(), r.expected)}>{ for slots }</div>

@@ -80,7 +80,7 @@ fn card(s: &SocketView) -> Html {
         }
     });
     html! {
-        <article class={classes!("socket", actor_class(s.owner), (!s.is_open()).then_some("closed"))}
+        <article key={s.id.0} class={classes!("socket", actor_class(s.owner), (!s.is_open()).then_some("closed"))}
                  aria-label={format!("socket {} of the {}", s.id, s.owner)}>
             <header>
                 <span class="sid">{ format!("{}", s.id) }</span>

@@ -28,6 +28,9 @@ fn statement(lines: &[&str], first: usize) -> std::ops::RangeInclusive<usize> {
     first..=end
 }
 
+/// How many clients' current lines are shown beside the server's.
+const CLIENTS_SHOWN: usize = 3;
+
 #[component]
 pub fn SourcePanel(props: &Props) -> Html {
     let model = props.model.get();
@@ -40,10 +43,23 @@ pub fn SourcePanel(props: &Props) -> Html {
     else {
         return html! {};
     };
-    let programs = view
-        .at
+    // The server and the clients that called most recently: a crowd's
+    // thousand would bury the page in copies of the same few lines.
+    let mut clients: Vec<(u64, Actor)> = view
+        .latest_call
         .iter()
-        .filter(|(actor, _)| matches!(actor, Actor::Server | Actor::Client(_)));
+        .filter(|(actor, _)| matches!(actor, Actor::Client(_)))
+        .filter_map(|(&actor, &i)| Some((view.calls.get(i)?.first_seq, actor)))
+        .collect();
+    clients.sort_unstable_by(|a, b| b.cmp(a));
+    let hidden = clients.len().saturating_sub(CLIENTS_SHOWN);
+    let mut shown: Vec<Actor> = clients
+        .into_iter()
+        .take(CLIENTS_SHOWN)
+        .map(|(_, a)| a)
+        .collect();
+    shown.push(Actor::Server);
+    let programs = view.at.iter().filter(|(actor, _)| shown.contains(actor));
     let blocks = programs.filter_map(|(&actor, at)| {
         let file = sources.iter().find(|f| f.path == at.file)?;
         let lines: Vec<&str> = file.text.lines().collect();
@@ -62,7 +78,7 @@ pub fn SourcePanel(props: &Props) -> Html {
         };
         let short = at.file.rsplit('/').next().unwrap_or(&at.file).to_owned();
         Some(html! {
-            <figure class={classes!("source-block", actor_class(actor))}>
+            <figure key={actor.to_string()} class={classes!("source-block", actor_class(actor))}>
                 <figcaption>{ format!("{actor} {state} ({short}:{})", at.line) }</figcaption>
                 <pre>
                     { for (from..=to).map(|i| {
@@ -82,6 +98,7 @@ pub fn SourcePanel(props: &Props) -> Html {
         <section class="panel source" aria-label="Source">
             <h2>{ "Source" }</h2>
             { for blocks }
+            { super::more(hidden, "clients at their lines (the latest to call are shown)") }
         </section>
     }
 }

@@ -8,7 +8,7 @@ use yew::prelude::*;
 use super::{actor_class, call_text, printable};
 use crate::{
     app::Snapshot,
-    model::{streams, Action, Chunk, Stream, View},
+    model::{latest_streams, Action, Chunk, Stream, View},
 };
 
 #[derive(Properties, PartialEq)]
@@ -78,7 +78,7 @@ pub fn StreamPanel(props: &Props) -> Html {
     let model = props.model.get();
     let view = model.shown();
     let as_hex = use_state(|| false);
-    let (all, hidden) = super::latest(streams(view));
+    let (all, hidden) = latest_streams(view, super::MOST_SHOWN);
     let selected = model.selected;
     let toggle = {
         let as_hex = as_hex.clone();
@@ -110,7 +110,7 @@ pub fn StreamPanel(props: &Props) -> Html {
             }
         });
         html! {
-            <div class={classes!("direction", sender)}>
+            <div key={format!("{}>{}", stream.from, stream.to)} class={classes!("direction", sender)}>
                 <p class="who">{ format!("{} → {} ({}, {} bytes)", stream.from, stream.to, stream.sender.map_or("unknown".to_owned(), |a| a.to_string()), stream.bytes.len()) }</p>
                 <div class="bytes">{ for chunks }</div>
             </div>

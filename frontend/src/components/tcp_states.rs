@@ -137,7 +137,7 @@ pub fn TcpStates(props: &Props) -> Html {
         let onclick = Callback::from(move |_: MouseEvent| chosen.set(Some(id)));
         let pressed = s.id == socket.id;
         html! {
-            <button class={classes!(actor_class(s.owner))} aria-pressed={pressed.to_string()} {onclick}>{ label(s) }</button>
+            <button key={s.id.0} class={classes!(actor_class(s.owner))} aria-pressed={pressed.to_string()} {onclick}>{ label(s) }</button>
         }
     });
     let names: Vec<&str> = path.iter().map(|s| s.name()).collect();

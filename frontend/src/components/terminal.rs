@@ -37,7 +37,7 @@ pub fn Terminal(props: &Props) -> Html {
         <section class="panel terminals" aria-label="Terminal output">
             <h2>{ "Terminal" }</h2>
             { for actors.into_iter().map(|actor| html! {
-                <figure class={classes!("terminal", actor_class(actor))}>
+                <figure key={actor.to_string()} class={classes!("terminal", actor_class(actor))}>
                     <figcaption>{ format!("$ relay {}", if actor == Actor::Server { "server" } else { "client" }) }
                         <span class="who">{ format!(" ({actor})") }</span></figcaption>
                     <pre>{ for view.lines.iter().filter(|l| l.actor == actor).map(|l| html! {

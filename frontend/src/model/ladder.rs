@@ -121,15 +121,40 @@ pub fn drawn(call: &Call) -> bool {
 /// The ladder's rows in the order they happened: every drawn call and
 /// every segment.
 pub fn rows(view: &View) -> Vec<Row<'_>> {
-    let mut rows: Vec<Row> = view
+    latest_rows(view, usize::MAX)
+}
+
+/// The last `n` of [`rows`], found from the end: calls and segments are
+/// each already in order, so the two are merged backwards, and a long
+/// session costs no more than a short one.
+pub fn latest_rows(view: &View, n: usize) -> Vec<Row<'_>> {
+    let mut calls = view
         .calls
         .iter()
+        .rev()
         .filter(|c| drawn(&c.call))
-        .map(Row::Call)
-        .chain(view.segments.iter().map(|(seq, s)| Row::Segment(*seq, s)))
-        .collect();
-    rows.sort_by_key(Row::seq);
+        .peekable();
+    let mut segments = view.segments.iter().rev().peekable();
+    let mut rows = Vec::new();
+    while rows.len() < n {
+        let row = match (calls.peek(), segments.peek()) {
+            (Some(c), Some((seq, _))) if c.first_seq > *seq => calls.next().map(Row::Call),
+            (Some(_), None) => calls.next().map(Row::Call),
+            (_, Some(_)) => segments.next().map(|(seq, s)| Row::Segment(*seq, s)),
+            (None, None) => None,
+        };
+        match row {
+            Some(row) => rows.push(row),
+            None => break,
+        }
+    }
+    rows.reverse();
     rows
+}
+
+/// How many rows the ladder has in all.
+pub fn row_count(view: &View) -> usize {
+    view.calls.iter().filter(|c| drawn(&c.call)).count() + view.segments.len()
 }
 
 /// A call's state (as a CSS class) and its label: `recv(16) → 16 bytes`.

@@ -9,7 +9,7 @@
 //! order, its `send`s fill its outgoing one. Without capture there are no
 //! segments, and the bytes come from the sends.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use protocol::{Actor, Call, CallResult, TcpFlag};
 
@@ -148,37 +148,58 @@ fn moved(call: &CallView) -> Option<(bool, &[u8])> {
 
 /// Every direction that carried data, in the order its first byte appeared.
 pub fn streams(view: &View) -> Vec<Stream> {
-    let mut building: Vec<Building> = Vec::new();
-    fn entry<'a>(building: &'a mut Vec<Building>, from: &str, to: &str) -> &'a mut Building {
-        match building.iter().position(|b| b.from == from && b.to == to) {
-            Some(i) => &mut building[i],
-            None => {
-                building.push(Building {
-                    from: from.to_owned(),
-                    to: to.to_owned(),
-                    ..Building::default()
-                });
-                let last = building.len() - 1;
-                &mut building[last]
-            }
-        }
-    }
-    // Events in order, so that the order of directions is the order of their first bytes.
-    let mut items: Vec<(u64, Item)> = view
+    latest_streams(view, usize::MAX).0
+}
+
+/// The last `keep` of [`streams`], and how many were left out: only those
+/// kept are built, so a page can show a crowd's latest connections without
+/// assembling all of them.
+pub fn latest_streams(view: &View, keep: usize) -> (Vec<Stream>, usize) {
+    // Every segment and call that moved bytes, with its direction, in event order.
+    let mut items: Vec<(u64, (&str, &str), Item)> = view
         .segments
         .iter()
         .filter(|(_, s)| s.len > 0 && !s.has(TcpFlag::Syn) && s.rel_seq >= 1)
-        .map(|(seq, s)| (*seq, Item::Segment(s)))
+        .map(|(seq, s)| (*seq, (s.from.as_str(), s.to.as_str()), Item::Segment(s)))
         .chain(view.calls.iter().filter_map(|c| {
-            moved(c).map(|m| (c.returned_seq.unwrap_or(c.first_seq), Item::Call(c, m)))
+            let (sending, data) = moved(c)?;
+            let tuple = c
+                .socket
+                .and_then(|id| view.sockets.get(&id))
+                .and_then(|s| s.tuple.as_ref())?;
+            let remote = tuple.remote.as_deref()?;
+            let way = match sending {
+                true => (tuple.local.as_str(), remote),
+                false => (remote, tuple.local.as_str()),
+            };
+            let seq = c.returned_seq.unwrap_or(c.first_seq);
+            Some((seq, way, Item::Call(c, (sending, data))))
         }))
         .collect();
-    items.sort_by_key(|(seq, _)| *seq);
+    items.sort_by_key(|(seq, _, _)| *seq);
+    // Directions numbered in order of their first bytes; the first `skip` are left out.
+    let mut order: HashMap<(&str, &str), usize> = HashMap::new();
+    for (_, way, _) in &items {
+        let next = order.len();
+        order.entry(*way).or_insert(next);
+    }
+    let skip = order.len().saturating_sub(keep);
+    let mut building: Vec<Building> = Vec::new();
     let captured = !view.segments.is_empty();
-    for (seq, item) in items {
+    for (seq, (from, to), item) in items {
+        let Some(i) = order.get(&(from, to)).and_then(|i| i.checked_sub(skip)) else {
+            continue;
+        };
+        if i == building.len() {
+            building.push(Building {
+                from: from.to_owned(),
+                to: to.to_owned(),
+                ..Building::default()
+            });
+        }
+        let b = &mut building[i];
         match item {
             Item::Segment(s) => {
-                let b = entry(&mut building, &s.from, &s.to);
                 let start = (s.rel_seq - 1) as usize;
                 b.place(start, &s.payload);
                 b.segments.push(Span {
@@ -194,21 +215,6 @@ pub fn streams(view: &View) -> Vec<Stream> {
                 }
             }
             Item::Call(call, (sending, data)) => {
-                let Some(tuple) = call
-                    .socket
-                    .and_then(|id| view.sockets.get(&id))
-                    .and_then(|s| s.tuple.as_ref())
-                else {
-                    continue;
-                };
-                let Some(remote) = tuple.remote.as_deref() else {
-                    continue;
-                };
-                let (from, to) = match sending {
-                    true => (tuple.local.as_str(), remote),
-                    false => (remote, tuple.local.as_str()),
-                };
-                let b = entry(&mut building, from, to);
                 let spans = if sending { &mut b.sends } else { &mut b.recvs };
                 let start = spans.last().map_or(0, |s| s.end);
                 let end = start + data.len();
@@ -226,7 +232,7 @@ pub fn streams(view: &View) -> Vec<Stream> {
             }
         }
     }
-    building.into_iter().map(Building::finish).collect()
+    (building.into_iter().map(Building::finish).collect(), skip)
 }
 
 enum Item<'a> {

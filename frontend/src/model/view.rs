@@ -145,6 +145,9 @@ pub struct View {
     pub actors: BTreeMap<Actor, ActorStatus>,
     pub sockets: BTreeMap<SocketId, SocketView>,
     pub calls: Vec<CallView>,
+    /// Index in `calls` of each program's latest call: a crowd's calls
+    /// interleave, and searching back for a program's own is quadratic.
+    pub latest_call: BTreeMap<Actor, usize>,
     /// Segments on the wire, with the seq of their event.
     pub segments: Vec<(u64, Segment)>,
     /// Each direction of the wire, by (from, to).
@@ -178,7 +181,7 @@ impl View {
             EventKind::CallWaiting { call } => {
                 self.actors
                     .insert(e.actor, ActorStatus::Waiting(call.clone()));
-                self.calls.push(CallView::starting(e, call));
+                self.push_call(CallView::starting(e, call));
                 if let Call::Recv { len } = call {
                     self.begin_recv(e.actor, *len);
                 }
@@ -188,7 +191,7 @@ impl View {
                     .insert(e.actor, ActorStatus::InCall(call.clone()));
                 // Calls that are not stepped (name look-ups) have no waiting event.
                 if self.open_call(e.actor).is_none() {
-                    self.calls.push(CallView::starting(e, call));
+                    self.push_call(CallView::starting(e, call));
                 }
             }
             EventKind::CallBlocked { call } => {
@@ -304,11 +307,13 @@ impl View {
 
     /// The actor's call that has not returned yet.
     fn open_call(&mut self, actor: Actor) -> Option<&mut CallView> {
-        self.calls
-            .iter_mut()
-            .rev()
-            .find(|c| c.actor == actor)
-            .filter(|c| c.returned_seq.is_none())
+        let i = *self.latest_call.get(&actor)?;
+        self.calls.get_mut(i).filter(|c| c.returned_seq.is_none())
+    }
+
+    fn push_call(&mut self, call: CallView) {
+        self.latest_call.insert(call.actor, self.calls.len());
+        self.calls.push(call);
     }
 
     /// A `recv` after a finished `recv_all` starts the next one.
@@ -336,10 +341,9 @@ impl View {
             .filter_map(|(&actor, status)| match status {
                 ActorStatus::Waiting(call) => {
                     let since = self
-                        .calls
-                        .iter()
-                        .rev()
-                        .find(|c| c.actor == actor)
+                        .latest_call
+                        .get(&actor)
+                        .and_then(|&i| self.calls.get(i))
                         .map_or(0, |c| c.first_seq);
                     Some((since, actor, call))
                 }

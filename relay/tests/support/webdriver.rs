@@ -34,6 +34,26 @@ pub struct Browser {
 impl Browser {
     /// Starts chromedriver and a headless Chromium session.
     pub fn start() -> Browser {
+        Browser::start_with(json!({}))
+    }
+
+    /// A session whose performance log records Chromium's trace of frames
+    /// (read with [`Browser::performance_log`]).
+    #[allow(dead_code)] // used by the benchmarks only
+    pub fn start_traced() -> Browser {
+        Browser::start_with(json!({
+            "goog:loggingPrefs": {"performance": "ALL"},
+            "perfLoggingPrefs": {
+                "enableNetwork": false,
+                "enablePage": false,
+                "traceCategories": "devtools.timeline,disabled-by-default-devtools.timeline.frame"
+            }
+        }))
+    }
+
+    /// `extra` goes into goog:chromeOptions (perfLoggingPrefs) or the
+    /// capabilities (goog:loggingPrefs).
+    fn start_with(extra: Value) -> Browser {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -54,10 +74,16 @@ impl Browser {
             port,
             session: String::new(),
         };
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
-        }}});
+        let mut options = json!({"binary": "/usr/bin/chromium", "args": CHROMIUM_ARGS});
+        let mut always = json!({"browserName": "chrome"});
+        if let Some(perf) = extra.get("perfLoggingPrefs") {
+            options["perfLoggingPrefs"] = perf.clone();
+        }
+        if let Some(logging) = extra.get("goog:loggingPrefs") {
+            always["goog:loggingPrefs"] = logging.clone();
+        }
+        always["goog:chromeOptions"] = options;
+        let caps = json!({"capabilities": {"alwaysMatch": always}});
         let created = browser.call("POST", "/session", Some(caps));
         browser.session = created["value"]["sessionId"]
             .as_str()
@@ -104,6 +130,28 @@ impl Browser {
             "/execute/sync",
             Some(json!({ "script": script, "args": args })),
         )
+    }
+
+    /// Runs `script` asynchronously: it ends by calling
+    /// `arguments[arguments.length - 1](result)`. Waits up to 10 minutes.
+    #[allow(dead_code)] // used by the benchmarks only
+    pub fn run_async(&self, script: &str, args: Value) -> Value {
+        self.session_call("POST", "/timeouts", Some(json!({ "script": 600_000 })));
+        self.session_call(
+            "POST",
+            "/execute/async",
+            Some(json!({ "script": script, "args": args })),
+        )
+    }
+
+    /// The performance log's entries since the last read: Chromium's trace
+    /// events, each entry's `message` a JSON text.
+    #[allow(dead_code)] // used by the benchmarks only
+    pub fn performance_log(&self) -> Vec<Value> {
+        self.session_call("POST", "/se/log", Some(json!({ "type": "performance" })))
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The text of the first element matching `css`, or "" if there is none.
