@@ -61,9 +61,8 @@ fn main() {
     let clients = if quick { 100 } else { 1000 };
     let mut section = format!("## A crowd of {clients} clients, play at 0 ms\n\n| viewers | time to the end | events | events/s | ratio of events/s |\n|---|---|---|---|---|\n");
     let mut base = 0.0;
-    let mut crowd_events = Vec::new();
     for viewers in [0, 1, 100] {
-        let (time, events, all) = relay::crowd(&rt, clients, viewers);
+        let (time, events) = relay::crowd(&rt, clients, viewers);
         let rate = events as f64 / time.as_secs_f64();
         if viewers == 0 {
             base = rate;
@@ -87,15 +86,23 @@ fn main() {
                 .map(|l| format!("{l}\n"))
                 .unwrap_or_default()
         );
-        if viewers == 0 {
-            crowd_events = all;
-        }
     }
     report.push_str(&section);
     report.push('\n');
 
-    // 3. The page's model on that crowd's events.
-    let m = model::measure(&crowd_events);
+    // 3. The page's model on a large real session: 1,000 clients (100 with
+    // --quick), each sending its greeting in 9 pieces.
+    let large = protocol::Scenario {
+        name: "custom".into(),
+        clients,
+        backlog: 1024,
+        chunk: Some(2),
+        ..protocol::Scenario::classic()
+    };
+    let recording =
+        tcpstep_relay::record::record(large, capture.enabled, std::time::Duration::from_secs(600))
+            .expect("record the large session");
+    let m = model::measure(&recording.events);
     let per = |d: std::time::Duration| human(d / m.events.max(1) as u32);
     let _ = writeln!(
         report,

@@ -1,44 +1,18 @@
 //! Whatever arrives from outside must never panic the relay: captured frames
 //! go through the segment parser, viewers' text through the command decoder.
-//! Random inputs, and real inputs with random damage, from a seeded
-//! generator so a failure can be replayed.
+//! Property tests (proptest): any bytes, real inputs with any damage, and
+//! well-formed inputs with any field values, which must decode to exactly
+//! those values. A failure prints the smallest input that shows it.
 
-use protocol::Command;
+use proptest::prelude::*;
+use protocol::{Actor, Command, Scenario, TcpFlag, TcpOption};
 use tcpstep_relay::capture::parse::decode;
 
-/// xorshift64*: small, seeded, and good enough to shake a parser.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-    /// `input` with a few bytes changed, cut or added.
-    fn damage(&mut self, input: &[u8]) -> Vec<u8> {
-        let mut out = input.to_vec();
-        for _ in 0..=self.below(4) {
-            match self.below(3) {
-                0 if !out.is_empty() => {
-                    let i = self.below(out.len());
-                    out[i] = self.next() as u8;
-                }
-                1 if !out.is_empty() => out.truncate(self.below(out.len())),
-                _ => {
-                    let i = self.below(out.len() + 1);
-                    out.insert(i, self.next() as u8);
-                }
-            }
-        }
-        out
+/// How many cases each property tries (proptest's default is 256).
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 4096,
+        ..ProptestConfig::default()
     }
 }
 
@@ -63,43 +37,136 @@ fn real_frame() -> Vec<u8> {
     frame
 }
 
-#[test]
-fn the_segment_parser_survives_any_frame() {
-    let mut rng = Rng(0x07c9_5eed);
-    let real = real_frame();
-    assert!(decode(&real).is_some(), "the undamaged frame decodes");
-    for _ in 0..100_000 {
-        let len = rng.below(128);
-        let _ = decode(&rng.bytes(len));
-        let _ = decode(&rng.damage(&real));
-    }
+/// One change to an input: a byte overwritten, the input cut, a byte inserted.
+#[derive(Debug, Clone)]
+enum Damage {
+    Set(usize, u8),
+    Cut(usize),
+    Insert(usize, u8),
 }
 
-#[test]
-fn the_command_decoder_survives_any_text() {
-    let mut rng = Rng(0x00c0_ffee);
-    let real: Vec<String> = [
+fn damage() -> impl Strategy<Value = Damage> {
+    prop_oneof![
+        (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Damage::Set(i, b)),
+        any::<usize>().prop_map(Damage::Cut),
+        (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Damage::Insert(i, b)),
+    ]
+}
+
+fn damaged(input: &[u8], changes: &[Damage]) -> Vec<u8> {
+    let mut out = input.to_vec();
+    for change in changes {
+        match *change {
+            Damage::Set(i, b) if !out.is_empty() => {
+                let i = i % out.len();
+                out[i] = b;
+            }
+            Damage::Cut(i) => out.truncate(i % (out.len() + 1)),
+            Damage::Insert(i, b) => {
+                let i = i % (out.len() + 1);
+                out.insert(i, b);
+            }
+            Damage::Set(..) => {}
+        }
+    }
+    out
+}
+
+/// Commands as a viewer's page sends them.
+fn real_commands() -> Vec<String> {
+    [
         Command::Step { actor: None },
         Command::Step {
-            actor: Some(protocol::Actor::Client(3)),
+            actor: Some(Actor::Client(3)),
         },
         Command::Play { interval_ms: 250 },
         Command::Pause,
         Command::Reset {
-            scenario: Some(protocol::Scenario::classic()),
+            scenario: Some(Scenario::classic()),
         },
     ]
     .iter()
     .map(|c| serde_json::to_string(c).expect("encode"))
-    .collect();
-    for text in &real {
-        serde_json::from_str::<Command>(text).expect("the undamaged command decodes");
+    .collect()
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn the_segment_parser_survives_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let _ = decode(&bytes);
     }
-    for i in 0..100_000 {
-        let damaged = rng.damage(real[i % real.len()].as_bytes());
-        let text = String::from_utf8_lossy(&damaged);
+
+    #[test]
+    fn the_segment_parser_survives_a_real_frame_damaged(changes in proptest::collection::vec(damage(), 1..6)) {
+        let _ = decode(&damaged(&real_frame(), &changes));
+    }
+
+    /// Any well-formed TCP/IPv4 frame decodes to exactly what it carries.
+    #[test]
+    fn a_well_formed_frame_decodes_to_its_fields(
+        src in any::<[u8; 4]>(), dst in any::<[u8; 4]>(),
+        sport in any::<u16>(), dport in any::<u16>(),
+        seq in any::<u32>(), ack in any::<u32>(), window in any::<u16>(),
+        syn in any::<bool>(), fin in any::<bool>(), rst in any::<bool>(), psh in any::<bool>(),
+        mss in proptest::option::of(any::<u16>()),
+        payload in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let mut builder = etherparse::PacketBuilder::ethernet2([0; 6], [0; 6])
+            .ipv4(src, dst, 64)
+            .tcp(sport, dport, seq, window)
+            .ack(ack);
+        if syn { builder = builder.syn(); }
+        if fin { builder = builder.fin(); }
+        if rst { builder = builder.rst(); }
+        if psh { builder = builder.psh(); }
+        if let Some(mss) = mss {
+            builder = builder
+                .options(&[etherparse::TcpOptionElement::MaximumSegmentSize(mss)])
+                .expect("one option fits");
+        }
+        let mut frame = Vec::new();
+        builder.write(&mut frame, &payload).expect("a frame");
+        let d = decode(&frame).expect("a well-formed frame decodes");
+        prop_assert_eq!(d.from, std::net::SocketAddr::from((src, sport)));
+        prop_assert_eq!(d.to, std::net::SocketAddr::from((dst, dport)));
+        prop_assert_eq!((d.seq, d.ack, d.window), (seq, ack, window));
+        for (flag, set) in [(TcpFlag::Syn, syn), (TcpFlag::Fin, fin), (TcpFlag::Rst, rst), (TcpFlag::Psh, psh), (TcpFlag::Ack, true)] {
+            prop_assert_eq!(d.flags.contains(&flag), set, "{:?}", flag);
+        }
+        prop_assert_eq!(d.options.contains(&TcpOption::Mss { bytes: mss.unwrap_or(0) }), mss.is_some());
+        prop_assert_eq!(d.payload, payload);
+    }
+
+    #[test]
+    fn the_command_decoder_survives_any_text(text in any::<String>()) {
         let _ = serde_json::from_str::<Command>(&text);
-        let len = rng.below(64);
-        let _ = serde_json::from_str::<Command>(&String::from_utf8_lossy(&rng.bytes(len)));
+    }
+
+    #[test]
+    fn the_command_decoder_survives_real_commands_damaged(
+        which in 0usize..5,
+        changes in proptest::collection::vec(damage(), 1..6),
+    ) {
+        let real = &real_commands()[which];
+        let text = String::from_utf8_lossy(&damaged(real.as_bytes(), &changes)).into_owned();
+        let _ = serde_json::from_str::<Command>(&text);
+    }
+
+    /// Any command a page can send decodes to exactly itself.
+    #[test]
+    fn every_command_round_trips(
+        kind in 0u8..4, client in proptest::option::of(any::<u32>()), ms in any::<u64>(),
+        message in ".{0,40}", clients in any::<u32>(),
+    ) {
+        let command = match kind {
+            0 => Command::Step { actor: client.map(Actor::Client) },
+            1 => Command::Play { interval_ms: ms },
+            2 => Command::Pause,
+            _ => Command::Reset { scenario: Some(Scenario { message, clients, ..Scenario::classic() }) },
+        };
+        let text = serde_json::to_string(&command).expect("encode");
+        prop_assert_eq!(serde_json::from_str::<Command>(&text).expect("decode"), command);
     }
 }

@@ -22,14 +22,14 @@ fn page_url() -> String {
         .expect("TCPSTEP_PAGE_URL names the served page: run this through cargo xtask bench")
 }
 
-/// A large session: 1,000 clients, each sending its greeting in 6 pieces
+/// A large session: 1,000 clients, each sending its greeting in 9 pieces
 /// (over 100,000 events).
 fn large() -> Scenario {
     Scenario {
         name: "custom".into(),
         clients: 1000,
         backlog: 1024,
-        chunk: Some(3),
+        chunk: Some(2),
         ..Scenario::classic()
     }
 }

@@ -3,10 +3,12 @@
 //! - `setup`: install whatever the build and the tests need and is missing.
 //! - `dev`:   set up, then run the visualiser (the relay and `trunk serve`).
 //! - `test`:  set up, then run every check and test, as CI does.
+//! - `bench`: set up, then run the benchmarks (docs/PERFORMANCE.md).
 //!
 //! Each step says what it does before doing it, and set-up skips what is
 //! already installed, so running these again is cheap.
 
+mod bench;
 mod cmd;
 mod dev;
 mod page;
@@ -22,7 +24,8 @@ commands:
   setup   install the wasm target, trunk, wasm-bindgen-cli, wasm-opt,
           Chromium and chromedriver, and libpcap, where missing
   dev     set up, then run the visualiser and open it in a browser
-  test    set up, then run every check and test (what CI runs)";
+  test    set up, then run every check and test (what CI runs)
+  bench   set up, then run the benchmarks; report in target/artifacts/bench.md";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
         Some("setup") => setup::run(),
         Some("dev") => dev::run(),
         Some("test") => test::run(),
+        Some("bench") => bench::run(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

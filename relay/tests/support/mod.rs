@@ -35,13 +35,19 @@ impl Relay {
     }
 
     pub async fn start_with(live_buffer: usize, allow: &[&str]) -> Relay {
+        Relay::start_in(protocol::Mode::Paused, live_buffer, allow).await
+    }
+
+    /// A relay whose sessions start (and restart) in `mode`.
+    pub async fn start_in(mode: protocol::Mode, live_buffer: usize, allow: &[&str]) -> Relay {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the hub");
         let addr = listener.local_addr().expect("hub address");
         // Capture as the machine allows: on as root or with CAP_NET_RAW.
         let capture = capture::status();
-        let host = Host::start(Scenario::classic(), capture, live_buffer).expect("first session");
+        let host =
+            Host::start_in(Scenario::classic(), mode, capture, live_buffer).expect("first session");
         let allow: Vec<String> = allow.iter().map(|s| s.to_string()).collect();
         let origins = OriginPolicy::new(addr, &allow);
         let (stop, stopped) = oneshot::channel::<()>();
