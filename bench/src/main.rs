@@ -106,7 +106,7 @@ fn main() {
     let per = |d: std::time::Duration| human(d / m.events.max(1) as u32);
     let _ = writeln!(
         report,
-        "## The page's model, natively, on the crowd's {} events\n",
+        "## The page's model, natively, on a session of {clients} clients sending in 9 pieces: {} events\n",
         m.events
     );
     let _ = writeln!(

@@ -93,7 +93,7 @@ struct RecordArgs {
 struct ScenarioArgs {
     /// The port the pair's server listens on (default: a free one for each session)
     #[arg(long = "server-port", value_name = "PORT")]
-    port: Option<u16>,
+    server_port: Option<u16>,
     /// What each client sends
     #[arg(long)]
     message: Option<String>,
@@ -154,7 +154,7 @@ impl ScenarioArgs {
                 names.join(", ")
             )
         })?;
-        s.port = self.port.or(s.port);
+        s.port = self.server_port.or(s.port);
         if let Some(m) = &self.message {
             s.message = m.clone();
         }
@@ -293,4 +293,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap checks the command line's definition (unique names, say) only
+    /// when it parses one in a debug build: check it here, once.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
 }

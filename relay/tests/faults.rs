@@ -5,6 +5,8 @@
 //!
 //! The wire is checked only where capture works (CI runs as root).
 
+mod support;
+
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -14,6 +16,7 @@ use protocol::{
     Actor, CallResult, Event, EventKind, Mode, Scenario, Segment, SessionInfo, SocketId, TcpFlag,
     TcpState,
 };
+use support::events::{returned, segments};
 use tcpstep_relay::{
     capture,
     feed::{Feed, LIVE_BUFFER},
@@ -132,27 +135,6 @@ impl Drop for Stepped {
     }
 }
 
-fn segments(events: &[Event]) -> Vec<&Segment> {
-    events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::Segment { segment } => Some(segment),
-            _ => None,
-        })
-        .collect()
-}
-
-fn results<'a>(events: &'a [Event], actor: Actor, name: &str) -> Vec<&'a CallResult> {
-    events
-        .iter()
-        .filter(|e| e.actor == actor)
-        .filter_map(|e| match &e.kind {
-            EventKind::CallReturned { call, result } if call.name() == name => Some(result),
-            _ => None,
-        })
-        .collect()
-}
-
 fn errno(result: &CallResult) -> Option<&str> {
     match result {
         CallResult::Error { errno, .. } => Some(errno),
@@ -213,7 +195,7 @@ fn server_waits_in_accept(s: &Stepped) {
 /// The server's `accept()`, asleep until the client connected, has returned.
 fn accepted(s: &Stepped) {
     s.wait("accept() to return", |ev| {
-        !results(ev, SERVER, "accept").is_empty()
+        !returned(ev, SERVER, "accept").is_empty()
     });
 }
 
@@ -237,7 +219,7 @@ fn abortive_close_resets_instead_of_closing() {
     let ev = s.to_the_end(SERVER);
 
     // The server reads what arrived before the reset, then the reset itself.
-    let recvs = results(&ev, SERVER, "recv");
+    let recvs = returned(&ev, SERVER, "recv");
     assert!(
         matches!(
             recvs[..],
@@ -286,7 +268,7 @@ fn half_close_still_reads_the_reply() {
     let ev = s.to_the_end(CLIENT);
     assert!(
         matches!(
-            results(&ev, CLIENT, "recv")[..],
+            returned(&ev, CLIENT, "recv")[..],
             [CallResult::Bytes { n: 16, .. }]
         ),
         "the client read the whole reply after its shutdown"
@@ -343,12 +325,12 @@ fn unread_bytes_at_close_reset_the_connection() {
         })
     });
     assert!(matches!(
-        results(&ev, SERVER, "recv")[..],
+        returned(&ev, SERVER, "recv")[..],
         [CallResult::Bytes { n: 16, .. }]
     ));
     s.through(SERVER, "close", false);
     let ev = s.to_the_end(CLIENT);
-    let recvs = results(&ev, CLIENT, "recv");
+    let recvs = returned(&ev, CLIENT, "recv");
     assert_eq!(
         recvs.iter().map(|r| errno(r)).collect::<Vec<_>>(),
         [Some("ECONNRESET")]
@@ -369,7 +351,7 @@ fn a_tiny_receive_buffer_and_a_slow_reader_close_the_window() {
     let rec = record::record(scenario, capture::status().enabled, Duration::from_secs(60))
         .expect("recorded");
     let ev = &rec.events;
-    let recvs = results(ev, SERVER, "recv");
+    let recvs = returned(ev, SERVER, "recv");
     let read: usize = recvs
         .iter()
         .map(|r| match r {

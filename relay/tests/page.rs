@@ -10,6 +10,37 @@ use std::path::PathBuf;
 
 use support::{webdriver::Browser, Relay};
 
+/// A real run of `scenario`, recorded with capture and saved as a trace
+/// file the page can open: the file, and how many events it holds.
+fn saved_trace(scenario: protocol::Scenario) -> (Trace, usize) {
+    let capture = tcpstep_relay::capture::status();
+    assert!(
+        capture.enabled,
+        "this test checks the wire: {}",
+        capture.reason
+    );
+    let name = scenario.name.clone();
+    let rec = tcpstep_relay::record::record(scenario, true, std::time::Duration::from_secs(180))
+        .expect("record a session");
+    let dir = std::env::temp_dir().join(format!("tcpstep-page-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(format!("{name}.jsonl"));
+    std::fs::write(&path, rec.json_lines()).expect("write the trace");
+    (Trace { dir, path }, rec.events.len())
+}
+
+/// A saved trace, removed with its folder when dropped.
+struct Trace {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl Drop for Trace {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 fn page_url() -> String {
     std::env::var("TCPSTEP_PAGE_URL")
         .expect("TCPSTEP_PAGE_URL names the served page: run this through cargo xtask test")
@@ -130,23 +161,7 @@ async fn stepping_the_classic_exchange_in_the_browser() {
 #[ignore = "needs the page served and chromedriver: cargo xtask test runs it"]
 async fn a_saved_trace_opens_with_no_relay() {
     let page = page_url();
-    let capture = tcpstep_relay::capture::status();
-    assert!(
-        capture.enabled,
-        "this test checks the wire: {}",
-        capture.reason
-    );
-    let rec = tcpstep_relay::record::record(
-        protocol::Scenario::classic(),
-        true,
-        std::time::Duration::from_secs(60),
-    )
-    .expect("record a session");
-    let dir = std::env::temp_dir().join(format!("tcpstep-page-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let trace = dir.join("classic.jsonl");
-    std::fs::write(&trace, rec.json_lines()).expect("write the trace");
-    let events = rec.events.len();
+    let (trace, events) = saved_trace(protocol::Scenario::classic());
 
     tokio::task::spawn_blocking(move || {
         let browser = Browser::start();
@@ -155,7 +170,7 @@ async fn a_saved_trace_opens_with_no_relay() {
         browser.wait_for("the page to give up on the relay", |b| {
             b.text(".link").contains("Relay gone")
         });
-        browser.type_into(".open-trace input", &trace.display().to_string());
+        browser.type_into(".open-trace input", &trace.path.display().to_string());
         browser.wait_for("the trace to open", |b| {
             b.text(".trace-name").contains("classic.jsonl")
         });
@@ -223,7 +238,6 @@ async fn a_saved_trace_opens_with_no_relay() {
     })
     .await
     .expect("the browser thread");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// The expert panel, the stream and the exports, on a trace recorded from a
@@ -232,24 +246,12 @@ async fn a_saved_trace_opens_with_no_relay() {
 #[ignore = "needs the page served and chromedriver: cargo xtask test runs it"]
 async fn findings_the_stream_and_the_exports_of_a_real_trace() {
     let page = page_url();
-    let capture = tcpstep_relay::capture::status();
-    assert!(
-        capture.enabled,
-        "this test checks the wire: {}",
-        capture.reason
-    );
-    let scenario = protocol::Scenario::preset("unread-close").expect("a preset");
-    let rec = tcpstep_relay::record::record(scenario, true, std::time::Duration::from_secs(60))
-        .expect("record a session");
-    let dir = std::env::temp_dir().join(format!("tcpstep-page-x-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let trace = dir.join("unread-close.jsonl");
-    std::fs::write(&trace, rec.json_lines()).expect("write the trace");
+    let (trace, _) = saved_trace(protocol::Scenario::preset("unread-close").expect("a preset"));
 
     tokio::task::spawn_blocking(move || {
         let browser = Browser::start();
         browser.goto(&format!("{page}?relay=ws://127.0.0.1:1/ws"));
-        browser.type_into(".open-trace input", &trace.display().to_string());
+        browser.type_into(".open-trace input", &trace.path.display().to_string());
         browser.wait_for("the trace to open", |b| {
             b.text(".trace-name").contains("unread-close.jsonl")
         });
@@ -316,5 +318,4 @@ async fn findings_the_stream_and_the_exports_of_a_real_trace() {
     })
     .await
     .expect("the browser thread");
-    let _ = std::fs::remove_dir_all(dir);
 }

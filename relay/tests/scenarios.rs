@@ -1,6 +1,8 @@
 //! Each scenario, run for real and recorded: what the calls and the wire show.
 //! The written pcap is read back with libpcap, not with our writer's code.
 
+mod support;
+
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -10,6 +12,7 @@ use protocol::{
     Actor, Call, CallResult, Ending, Event, EventKind, Mode, Scenario, Segment, SessionInfo,
     TcpFlag,
 };
+use support::events::{returned, segments};
 use tcpstep_relay::{
     capture,
     feed::{Feed, LIVE_BUFFER},
@@ -19,29 +22,12 @@ use tcpstep_relay::{
 
 fn run(name: &str) -> Recording {
     let scenario = Scenario::preset(name).expect("a preset");
-    record::record(scenario, capture::status().enabled, Duration::from_secs(60))
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-fn segments(events: &[Event]) -> Vec<&Segment> {
-    events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::Segment { segment } => Some(segment),
-            _ => None,
-        })
-        .collect()
-}
-
-fn returned<'a>(events: &'a [Event], actor: Actor, name: &str) -> Vec<&'a CallResult> {
-    events
-        .iter()
-        .filter(|e| e.actor == actor)
-        .filter_map(|e| match &e.kind {
-            EventKind::CallReturned { call, result } if call.name() == name => Some(result),
-            _ => None,
-        })
-        .collect()
+    record::record(
+        scenario,
+        capture::status().enabled,
+        Duration::from_secs(180),
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn ending(events: &[Event], actor: Actor) -> Option<&Ending> {

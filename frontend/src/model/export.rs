@@ -9,7 +9,8 @@ use protocol::{Actor, Segment, TcpFlag};
 
 use super::{
     ladder::{
-        call_label, lane_of, lane_x, lanes, rows, segment_label, Row, ROW, SLOPE, TOP, WIDTH,
+        call_label, lane_of, lane_x, lanes, rows, segment_class, segment_label, Row, ROW, SLOPE,
+        TOP, WIDTH,
     },
     View,
 };
@@ -22,17 +23,14 @@ fn xml(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The page's colour for a segment (style.css, light theme), by its class.
 fn colour(segment: &Segment) -> &'static str {
-    if segment.has(TcpFlag::Rst) {
-        "#cf222e"
-    } else if segment.has(TcpFlag::Syn) {
-        "#1a7f37"
-    } else if segment.has(TcpFlag::Fin) {
-        "#8250df"
-    } else if segment.len > 0 {
-        "#0969da"
-    } else {
-        "#5b5b66"
+    match segment_class(segment) {
+        "seg rst" => "#cf222e",
+        "seg syn" => "#1a7f37",
+        "seg fin" => "#8250df",
+        "seg data" => "#0969da",
+        _ => "#5b5b66",
     }
 }
 

@@ -6,6 +6,11 @@ use std::{sync::OnceLock, thread, time::Duration};
 use protocol::Scenario;
 use tcpstep_relay::{capture, record::Recording};
 
+/// How long a recording may take. The crowd waits on the kernel's SYN
+/// retries (1 s, then 3 s, 7 s...): on a loaded machine a dropped SYN can
+/// cost a later retry, so this is generous. It bounds a hang, nothing else.
+const PATIENCE: Duration = Duration::from_secs(180);
+
 /// Every preset (but `custom`, which is classic's settings), recorded for
 /// real, once: the recordings run side by side, as their time is mostly
 /// the programs' own pauses.
@@ -20,7 +25,7 @@ pub fn recorded() -> &'static [Recording] {
                 .map(|s| {
                     scope.spawn(move || {
                         let name = s.name.clone();
-                        tcpstep_relay::record::record(s, capture, Duration::from_secs(60))
+                        tcpstep_relay::record::record(s, capture, PATIENCE)
                             .unwrap_or_else(|e| panic!("{name}: {e}"))
                     })
                 })

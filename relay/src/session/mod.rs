@@ -392,6 +392,33 @@ impl Shared {
         }
     }
 
+    /// Reports the sockets a call can have changed: `fds`, and the other
+    /// end of the connection `about` names (its peer's socket, or the
+    /// listener it reached). Cheap in a crowd, where probing every socket
+    /// after every call made a session's cost grow with the square of its
+    /// clients.
+    fn probe_around(&self, fds: &[RawFd], about: Option<&FourTuple>) {
+        let mut sockets = lock(&self.sockets);
+        let mut targets: Vec<RawFd> = fds.to_vec();
+        if let Some(FourTuple {
+            local,
+            remote: Some(remote),
+        }) = about
+        {
+            targets.extend(sockets.open.iter().filter_map(|(&other, t)| {
+                let t = t.tuple.as_ref()?;
+                let peer = t.local == *remote
+                    && (t.remote.as_deref() == Some(local.as_str()) || t.remote.is_none());
+                peer.then_some(other)
+            }));
+        }
+        for fd in targets {
+            if let Some(tracked) = sockets.open.get_mut(&fd) {
+                self.probe_one(fd, tracked);
+            }
+        }
+    }
+
     fn probe_one(&self, fd: RawFd, tracked: &mut Tracked) {
         if inode(fd) != Some(tracked.inode) {
             return; // closed behind our back (a program ending on an error)
@@ -574,6 +601,7 @@ impl Session {
         threads.spawn("prober", move || {
             let mut looks = 0u32;
             while !stop_probing.load(Ordering::Relaxed) {
+                let began = Instant::now();
                 shared.probe_calls();
                 shared.drain_wire();
                 shared.probe_sockets();
@@ -583,8 +611,10 @@ impl Session {
                     shared.probe_lingering();
                 }
                 looks = looks.wrapping_add(1);
-                // Woken early by stop().
-                thread::park_timeout(PROBE_INTERVAL);
+                // A look at a crowd's thousands of sockets takes a while:
+                // rest three times as long, so the prober takes at most a
+                // quarter of a core and of the sockets' lock. Woken early by stop().
+                thread::park_timeout(PROBE_INTERVAL.max(began.elapsed() * 3));
             }
         })?;
         let shared = session.shared.clone();

@@ -3,7 +3,7 @@
 
 use std::{io, os::fd::RawFd, panic::Location};
 
-use protocol::{Actor, Call, CallResult, EventKind, SocketRole, SourceLine};
+use protocol::{Actor, Call, CallResult, EventKind, FourTuple, SocketRole, SourceLine};
 
 use super::{kernel, Shared, SocketRef};
 use crate::pair::{Observer, RecvIteration, SendIteration};
@@ -143,6 +143,18 @@ impl Observer for Tracer {
                 },
             )
         };
+        // The sockets this call can have changed, to look at right away
+        // (the prober looks at every socket, but less often in a crowd).
+        let (mut fds, about): (Vec<RawFd>, Option<FourTuple>) = match &change {
+            Change::Opened(_, (_, tuple), _, new) => {
+                (std::iter::once(*new).chain(fd).collect(), tuple.clone())
+            }
+            Change::Closed(socket) => (Vec::new(), socket.clone().and_then(|s| s.1)),
+            Change::Updated(socket, _) | Change::None(socket) => {
+                (fd.into_iter().collect(), socket.clone().and_then(|s| s.1))
+            }
+        };
+        fds.dedup();
         match change {
             Change::Opened(on, opened, role, fd) => {
                 returned(on);
@@ -169,7 +181,7 @@ impl Observer for Tracer {
             }
             Change::None(socket) => returned(socket),
         }
-        shared.probe_sockets();
+        shared.probe_around(&fds, about.as_ref());
     }
 
     fn pause(&mut self, duration: std::time::Duration) {
