@@ -5,7 +5,7 @@ use yew::prelude::*;
 
 use crate::{
     app::Snapshot,
-    model::{Action, Severity},
+    model::{Action, Finding, Severity},
 };
 
 #[derive(Properties, PartialEq)]
@@ -33,11 +33,19 @@ pub fn ExpertPanel(props: &Props) -> Html {
         .collect::<Vec<_>>()
         .join(" · ");
     let total = model.events.len();
-    // The most serious first; past a screenful, the summary counts the rest.
-    let hidden = findings.len().saturating_sub(6 * super::MOST_SHOWN);
-    findings.truncate(6 * super::MOST_SHOWN);
-    let items = findings.iter().map(|f| {
-        let seq = f.seq;
+    // One row per rule, as Wireshark's expert info groups them: a zero
+    // window advertised fifty times is one thing to understand, not fifty.
+    let mut groups: Vec<(&Finding, &Finding, usize)> = Vec::new();
+    for f in &findings {
+        match groups.iter_mut().find(|g| g.0.rule == f.rule) {
+            Some(group) => {
+                group.1 = f;
+                group.2 += 1;
+            }
+            None => groups.push((f, f, 1)),
+        }
+    }
+    let go = |seq: u64, label: String| {
         let act = props.act.clone();
         // Show the moment just after the event, and inspect it.
         let onclick = Callback::from(move |_: MouseEvent| {
@@ -45,15 +53,24 @@ pub fn ExpertPanel(props: &Props) -> Html {
             act.emit(Action::Seek((after < total).then_some(after)));
             act.emit(Action::Select(Some(seq)));
         });
-        let chosen = (model.selected == Some(seq)).then_some("selected");
         html! {
-            <li key={format!("{}-{}", f.seq, f.rule)} class={classes!("finding", f.severity.word(), chosen)}>
-                <span class="severity">{ f.severity.word() }</span>
-                <span class="rule">{ f.rule }</span>
-                <span class="text">{ f.text.clone() }</span>
-                <button {onclick} title={format!("Show the moment of event {seq} and inspect it")}>
-                    { format!("event {seq}") }
-                </button>
+            <button {onclick} title={format!("Show the moment of event {seq} and inspect it")}>{ label }</button>
+        }
+    };
+    let items = groups.iter().map(|&(first, latest, n)| {
+        let chosen = [first.seq, latest.seq]
+            .contains(&model.selected.unwrap_or(u64::MAX))
+            .then_some("selected");
+        html! {
+            <li key={first.rule} class={classes!("finding", first.severity.word(), chosen)}>
+                <span class="severity">{ first.severity.word() }</span>
+                <span class="rule">{ first.rule }
+                    if n > 1 { <span class="count">{ format!(" ×{n}") }</span> }</span>
+                <span class="text">{ first.text.clone() }</span>
+                <span class="go">
+                    { go(first.seq, format!("event {}", first.seq)) }
+                    if n > 1 { { go(latest.seq, format!("latest: {}", latest.seq)) } }
+                </span>
             </li>
         }
     });
@@ -65,7 +82,6 @@ pub fn ExpertPanel(props: &Props) -> Html {
             } else {
                 <p class="summary">{ summary }</p>
                 <ul class="findings">{ for items }</ul>
-                { super::more(hidden, "findings") }
             }
         </section>
     }

@@ -10,6 +10,9 @@ pub struct Props {
     pub model: Snapshot,
 }
 
+/// The most byte slots drawn for one `recv_all`.
+const SLOTS_DRAWN: usize = 64;
+
 #[component]
 pub fn RecvAllPanel(props: &Props) -> Html {
     let model = props.model.get();
@@ -22,7 +25,10 @@ pub fn RecvAllPanel(props: &Props) -> Html {
                 <p class="empty">{ "No program has called recv_all yet." }</p>
             }
             { for recv_alls.into_iter().map(|r| {
-                let slots = (0..r.expected).map(|i| {
+                // A slot per byte, up to a few lines of them; a long message's
+                // rest is counted, and the turns table has every recv.
+                let drawn = r.expected.min(SLOTS_DRAWN);
+                let slots = (0..drawn).map(|i| {
                     let byte = r.buffer.get(i);
                     // Which turn brought this byte, for its shade.
                     let mut turn = 0;
@@ -43,6 +49,9 @@ pub fn RecvAllPanel(props: &Props) -> Html {
                         <h3>{ format!("{}: recv_all({})", r.actor, r.expected) }
                             <span class="count">{ format!(" {} of {} bytes", r.buffer.len().min(r.expected), r.expected) }</span></h3>
                         <div class="slots" role="img" aria-label={format!("{} of {} bytes received", r.buffer.len(), r.expected)}>{ for slots }</div>
+                        if r.expected > drawn {
+                            <p class="more">{ format!("… and {} more bytes, not drawn one by one", r.expected - drawn) }</p>
+                        }
                         <table class="turns">
                             <thead><tr><th>{ "recv #" }</th><th>{ "asked" }</th><th>{ "got" }</th><th>{ "total" }</th><th>{ "bytes" }</th></tr></thead>
                             <tbody>
