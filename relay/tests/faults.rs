@@ -7,133 +7,19 @@
 
 mod support;
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
 use protocol::{
-    Actor, CallResult, Event, EventKind, Mode, Scenario, Segment, SessionInfo, SocketId, TcpFlag,
-    TcpState,
+    Actor, CallResult, Event, EventKind, Scenario, Segment, SocketId, TcpFlag, TcpState,
 };
-use support::events::{returned, segments};
-use tcpstep_relay::{
-    capture,
-    feed::{Feed, LIVE_BUFFER},
-    record,
-    session::Session,
+use support::{
+    events::{returned, segments},
+    stepped::Stepped,
 };
+use tcpstep_relay::{capture, record};
 
 const SERVER: Actor = Actor::Server;
 const CLIENT: Actor = Actor::Client(0);
-
-/// A session of a preset, its programs waiting to be stepped.
-struct Stepped {
-    feed: Arc<Feed>,
-    session: Option<Session>,
-}
-
-impl Stepped {
-    fn start(preset: &str) -> Stepped {
-        let feed = Arc::new(Feed::new(
-            SessionInfo {
-                id: 0,
-                scenario: Scenario::classic(),
-                server_addr: String::new(),
-                mode: Mode::Paused,
-            },
-            LIVE_BUFFER,
-        ));
-        let scenario = Scenario::preset(preset).expect("a preset");
-        let session = Session::start(
-            1,
-            scenario,
-            Mode::Paused,
-            capture::status().enabled,
-            feed.clone(),
-        )
-        .expect("start");
-        Stepped {
-            feed,
-            session: Some(session),
-        }
-    }
-
-    fn events(&self) -> Vec<Event> {
-        self.feed.events()
-    }
-
-    fn session(&self) -> &Session {
-        self.session.as_ref().expect("running")
-    }
-
-    /// Waits until the events satisfy `done`.
-    fn wait(&self, what: &str, done: impl Fn(&[Event]) -> bool) -> Vec<Event> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let events = self.events();
-            if done(&events) {
-                return events;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "waited in vain for {what}: {events:#?}"
-            );
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-
-    /// Steps `actor` until its next `name` call has returned (or, with
-    /// `blocked`, is asleep in the kernel).
-    fn through(&self, actor: Actor, name: &str, blocked: bool) {
-        let count = |ev: &[Event]| {
-            ev.iter()
-                .filter(|e| e.actor == actor)
-                .filter(|e| match &e.kind {
-                    EventKind::CallReturned { call, .. } => call.name() == name,
-                    EventKind::CallBlocked { call } => blocked && call.name() == name,
-                    _ => false,
-                })
-                .count()
-        };
-        let before = count(&self.events());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while count(&self.events()) == before {
-            assert!(
-                Instant::now() < deadline,
-                "{actor} never got through {name}: {:#?}",
-                self.events()
-            );
-            if self.session().step(Some(actor)).is_err() {
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        }
-    }
-
-    /// Steps `actor` until it ends.
-    fn to_the_end(&self, actor: Actor) -> Vec<Event> {
-        let ended = |ev: &[Event]| {
-            ev.iter()
-                .any(|e| e.actor == actor && matches!(e.kind, EventKind::ActorEnded { .. }))
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !ended(&self.events()) {
-            assert!(Instant::now() < deadline, "{actor} never ended");
-            if self.session().step(Some(actor)).is_err() {
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        }
-        self.events()
-    }
-}
-
-impl Drop for Stepped {
-    fn drop(&mut self) {
-        if let Some(session) = self.session.take() {
-            session.stop();
-        }
-    }
-}
 
 fn errno(result: &CallResult) -> Option<&str> {
     match result {

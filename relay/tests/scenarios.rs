@@ -3,21 +3,18 @@
 
 mod support;
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
 use protocol::{
-    Actor, Call, CallResult, Ending, Event, EventKind, Mode, Scenario, Segment, SessionInfo,
-    TcpFlag,
+    Actor, Call, CallResult, Ending, Event, EventKind, Mode, Scenario, Segment, TcpFlag,
 };
-use support::events::{returned, segments};
+use support::{
+    events::{returned, segments},
+    stepped::Stepped,
+};
 use tcpstep_relay::{
     capture,
-    feed::{Feed, LIVE_BUFFER},
     record::{self, Recording},
-    session::Session,
 };
 
 fn run(name: &str) -> Recording {
@@ -222,22 +219,6 @@ fn crowd() {
     assert_pcap_matches(&rec);
 }
 
-/// Waits until the session's events satisfy `done`.
-fn wait_for(feed: &Feed, what: &str, done: impl Fn(&[Event]) -> bool) -> Vec<Event> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let events = feed.events();
-        if done(&events) {
-            return events;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "waited in vain for {what}: {events:#?}"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
 fn entered(events: &[Event], actor: Actor, name: &str) -> bool {
     events.iter().any(|e| {
         e.actor == actor
@@ -251,44 +232,19 @@ fn entered(events: &[Event], actor: Actor, name: &str) -> bool {
 /// its connect() waits for the retry.
 #[test]
 fn crowd_stepped_one_call_at_a_time() {
-    let feed = Arc::new(Feed::new(
-        SessionInfo {
-            id: 0,
-            scenario: Scenario::classic(),
-            server_addr: String::new(),
-            mode: Mode::Paused,
-        },
-        LIVE_BUFFER,
-    ));
-    let scenario = Scenario::preset("crowd").expect("a preset");
-    let session = Session::start(
-        1,
-        scenario,
-        Mode::Paused,
-        capture::status().enabled,
-        feed.clone(),
-    )
-    .expect("start");
+    let s = Stepped::start("crowd");
     let server = Actor::Server;
-    while !entered(&feed.events(), server, "accept") {
-        if session.step(Some(server)).is_err() {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
+    s.step_until(server, "accept()", |ev| entered(ev, server, "accept"));
     for k in 0..4 {
         let client = Actor::Client(k);
-        wait_for(&feed, "the client to start", |ev| {
+        s.wait("the client to start", |ev| {
             ev.iter().any(|e| e.actor == client)
         });
-        while !entered(&feed.events(), client, "connect") {
-            if session.step(Some(client)).is_err() {
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        }
+        s.step_until(client, "connect()", |ev| entered(ev, client, "connect"));
         if k == 0 {
             // The server's accept() returns this first connection; it then
             // waits to recv, and accepts no more while we step only clients.
-            wait_for(&feed, "accept to return", |ev| {
+            s.wait("accept to return", |ev| {
                 ev.iter().any(|e| {
                     matches!(
                         &e.kind,
@@ -301,7 +257,7 @@ fn crowd_stepped_one_call_at_a_time() {
             });
         }
     }
-    let events = wait_for(&feed, "the fourth client to block in connect", |ev| {
+    let events = s.wait("the fourth client to block in connect", |ev| {
         ev.iter().any(|e| {
             e.actor == Actor::Client(3)
                 && matches!(
@@ -335,7 +291,7 @@ fn crowd_stepped_one_call_at_a_time() {
     assert!(returned(&events, Actor::Client(3), "connect").is_empty());
     if capture::status().enabled {
         // The dropped SYN is sent again by the client's kernel (after about a second).
-        wait_for(&feed, "the fourth client's SYN sent again", |ev| {
+        s.wait("the fourth client's SYN sent again", |ev| {
             let mut syns: Vec<&str> = segments(ev)
                 .into_iter()
                 .filter(|s| s.flags == [TcpFlag::Syn])
@@ -347,7 +303,6 @@ fn crowd_stepped_one_call_at_a_time() {
             syns.len() == 4 && all > 4
         });
     }
-    session.stop();
 }
 
 /// Every call names the line of source that made it, in the source the
@@ -418,33 +373,17 @@ fn each_call_points_at_its_line_in_the_source_sent_to_viewers() {
 /// its programs stop: the relay's memory is bounded.
 #[test]
 fn a_full_history_ends_the_session() {
-    let feed = Arc::new(
-        Feed::new(
-            SessionInfo {
-                id: 0,
-                scenario: Scenario::classic(),
-                server_addr: String::new(),
-                mode: Mode::Paused,
-            },
-            LIVE_BUFFER,
-        )
-        .with_limit(20),
-    );
-    let session = Session::start(
-        1,
+    let s = Stepped::start_with(
         Scenario::classic(),
         Mode::Playing { interval_ms: 0 },
-        capture::status().enabled,
-        feed.clone(),
-    )
-    .expect("start");
-    let events = wait_for(&feed, "the history to fill", |ev| {
+        |feed| feed.with_limit(20),
+    );
+    let events = s.wait("the history to fill", |ev| {
         ev.iter()
             .any(|e| e.kind == EventKind::HistoryFull { limit: 20 })
     });
     assert_eq!(events.len(), 21);
-    assert!(session.step(None).is_err(), "nothing more is released");
+    assert!(s.session().step(None).is_err(), "nothing more is released");
     std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(feed.events().len(), 21, "nothing more is recorded");
-    session.stop();
+    assert_eq!(s.events().len(), 21, "nothing more is recorded");
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses its own part of this
 
 pub mod events;
+pub mod stepped;
 pub mod webdriver;
 
 use std::{sync::Arc, time::Duration};
