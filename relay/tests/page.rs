@@ -271,7 +271,13 @@ async fn findings_the_stream_and_the_exports_of_a_real_trace() {
         });
 
         // The stream: the greeting, 16 bytes read and 35 never read.
-        browser.click(".timeline button:nth-of-type(4)"); // ▶▶, the end
+        // Clicked from script: WebDriver's click scrolls back up to the
+        // timeline and clicks at a point, and panels coming into view for
+        // the first time (content-visibility: auto) can move it meanwhile.
+        browser.run(
+            "document.querySelectorAll('.timeline button')[3].click();",
+            serde_json::json!([]),
+        ); // ▶▶, the end
         browser.wait_for("the end", |b| b.text(".position").contains("live"));
         let chunks = browser.texts(".direction.client .chunk");
         assert_eq!(chunks.first().map(String::as_str), Some("Greetings, serve"), "{chunks:?}");
@@ -279,7 +285,10 @@ async fn findings_the_stream_and_the_exports_of_a_real_trace() {
         assert_eq!(unread.len(), 1, "{chunks:?}");
         assert_eq!(unread[0].len(), 35, "{unread:?}");
         // Selecting the read piece names the segment that carried it and the recv that consumed it.
-        browser.click(".direction.client .chunk");
+        browser.run(
+            "document.querySelector('.direction.client .chunk').click();",
+            serde_json::json!([]),
+        );
         browser.wait_for("the chunk's carriers", |b| b.text(".chunk-detail").contains("Consumed by"));
         let detail = browser.text(".chunk-detail");
         assert!(detail.contains("segment (event"), "{detail}");
