@@ -103,25 +103,9 @@ fn failed<'a>(event: &'a Event, errno: &str) -> Option<&'a Call> {
     }
 }
 
-/// The segment before `s` that went the other way on its connection.
-fn last_reply_to<'a>(before: &'a View, s: &Segment) -> Option<&'a Segment> {
-    before
-        .segments
-        .iter()
-        .rev()
-        .map(|(_, p)| p)
-        .find(|p| p.from == s.to && p.to == s.from)
-}
-
-/// A RST answering a bare SYN refuses a connection rather than resetting one.
-fn refuses(before: &View, s: &Segment) -> bool {
-    s.has(TcpFlag::Rst)
-        && last_reply_to(before, s).is_some_and(|p| p.has(TcpFlag::Syn) && !p.has(TcpFlag::Ack))
-}
-
 fn connection_reset(before: &View, e: &Event) -> Option<(Severity, String)> {
     if let Some(s) = segment(e) {
-        return (s.has(TcpFlag::Rst) && !refuses(before, s)).then(|| {
+        return (s.has(TcpFlag::Rst) && !before.refuses(s)).then(|| {
             (
                 Severity::Warning,
                 format!(
@@ -145,7 +129,7 @@ fn connection_reset(before: &View, e: &Event) -> Option<(Severity, String)> {
 
 fn connection_refused(before: &View, e: &Event) -> Option<(Severity, String)> {
     if let Some(s) = segment(e) {
-        return refuses(before, s).then(|| {
+        return before.refuses(s).then(|| {
             (
                 Severity::Warning,
                 format!("{} answered a SYN with RST: nothing listens there.", s.from),
@@ -207,7 +191,7 @@ fn duplicate_ack(before: &View, e: &Event) -> Option<(Severity, String)> {
     if !bare(s) {
         return None;
     }
-    let previous = &before.segments.get(direction(before, s)?.last)?.1;
+    let previous = before.last_segment(&s.from, &s.to)?;
     let same = bare(previous)
         && previous.seq == s.seq
         && previous.ack == s.ack

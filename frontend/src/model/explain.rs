@@ -135,13 +135,7 @@ fn explain_segment(before: &View, s: &Segment) -> Option<Note> {
                 Some(DATA_LOSS),
             );
         }
-        let answered_syn = before
-            .segments
-            .iter()
-            .rev()
-            .find(|(_, p)| p.from == s.to && p.to == s.from)
-            .is_some_and(|(_, p)| p.has(TcpFlag::Syn) && !p.has(TcpFlag::Ack));
-        if answered_syn {
+        if before.refuses(s) {
             return note(
                 format!(
                     "Nothing listens at {}: the kernel refuses the connection with RST.",

@@ -218,10 +218,14 @@ impl Model {
             ));
             return;
         };
-        self.view = View::fold(&events);
-        self.notes = explain_all(&events);
-        self.findings = examine_all(&events);
-        self.events = events;
+        // One fold gives the view, the notes and the findings together.
+        self.view = View::default();
+        self.notes.clear();
+        self.findings.clear();
+        self.events.clear();
+        for event in events {
+            self.take(event);
+        }
         self.session = Some(session);
         // The trace's hello brings the programs' source and the capture status.
         if hello.is_some() {
@@ -316,6 +320,12 @@ impl Model {
             ));
             return;
         }
+        self.take(event);
+    }
+
+    /// Folds in the next event: its note and findings (from the view
+    /// before it), then the view itself. Live and opened traces alike.
+    fn take(&mut self, event: Event) {
         self.notes.push(explain(&self.view, &event));
         self.findings.extend(examine(&self.view, &event));
         self.view.apply(&event);

@@ -305,6 +305,21 @@ impl View {
         }
     }
 
+    /// The latest segment sent from `from` to `to`.
+    pub fn last_segment(&self, from: &str, to: &str) -> Option<&Segment> {
+        let way = self.directions.get(&(from.to_owned(), to.to_owned()))?;
+        self.segments.get(way.last).map(|(_, s)| s)
+    }
+
+    /// Whether `s` is a RST answering a bare SYN: a refused connection,
+    /// not a reset one.
+    pub fn refuses(&self, s: &Segment) -> bool {
+        s.has(protocol::TcpFlag::Rst)
+            && self
+                .last_segment(&s.to, &s.from)
+                .is_some_and(|p| p.has(protocol::TcpFlag::Syn) && !p.has(protocol::TcpFlag::Ack))
+    }
+
     /// The actor's call that has not returned yet.
     fn open_call(&mut self, actor: Actor) -> Option<&mut CallView> {
         let i = *self.latest_call.get(&actor)?;
