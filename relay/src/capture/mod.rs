@@ -29,11 +29,16 @@ pub const INTERFACE: &str = "lo";
 
 /// Whether this process can capture, and what a viewer should be told.
 pub fn status() -> CaptureStatus {
-    match open_lo() {
-        Ok(_) => CaptureStatus {
-            enabled: true,
-            reason: format!("capturing each session's TCP segments on {INTERFACE}"),
-        },
+    // The handle that proves capture works is kept for the first session
+    // (see IDLE): closing it would cost 23 ms for nothing.
+    match open_lo().and_then(|c| c.setnonblock()) {
+        Ok(capture) => {
+            keep_idle(capture);
+            CaptureStatus {
+                enabled: true,
+                reason: format!("capturing each session's TCP segments on {INTERFACE}"),
+            }
+        }
         Err(err) => CaptureStatus {
             enabled: false,
             reason: denied_reason(&err),
@@ -79,6 +84,13 @@ static IDLE: Mutex<Option<pcap::Capture<pcap::Active>>> = Mutex::new(None);
 
 fn idle() -> std::sync::MutexGuard<'static, Option<pcap::Capture<pcap::Active>>> {
     IDLE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Keeps `capture` for the next session, unless one is kept already (then
+/// it is closed, outside the lock).
+fn keep_idle(capture: pcap::Capture<pcap::Active>) {
+    let spare = idle().replace(capture);
+    drop(spare);
 }
 
 /// A running capture of one session's port.
@@ -148,9 +160,8 @@ impl Live {
 
 impl Drop for Live {
     fn drop(&mut self) {
-        let mut idle = idle();
-        if idle.is_none() {
-            *idle = self.capture.take();
+        if let Some(capture) = self.capture.take() {
+            keep_idle(capture);
         }
     }
 }
