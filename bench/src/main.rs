@@ -104,6 +104,7 @@ fn main() {
             .expect("record the large session");
     let m = model::measure(&recording.events);
     let per = |d: std::time::Duration| human(d / m.events.max(1) as u32);
+    let section = report.len();
     let _ = writeln!(
         report,
         "## The page's model, natively, on a session of {clients} clients sending in 9 pieces: {} events\n",
@@ -113,46 +114,38 @@ fn main() {
         report,
         "| work | total | per event | ratio |\n|---|---|---|---|"
     );
-    let _ = writeln!(
-        report,
-        "| parse the JSON (baseline) | {} | {} | 1.00x |",
-        human(m.parse),
-        per(m.parse)
-    );
-    let _ = writeln!(
-        report,
-        "| fold into the view | {} | {} | {} |",
-        human(m.fold),
-        per(m.fold),
-        ratio(m.fold.as_secs_f64(), m.parse.as_secs_f64())
-    );
-    let _ = writeln!(
-        report,
-        "| live: notes, findings and view | {} | {} | {} |",
-        human(m.live),
-        per(m.live),
-        ratio(m.live.as_secs_f64(), m.parse.as_secs_f64())
-    );
-    let _ = writeln!(
-        report,
-        "| jump to a moment (median of {}) | {} | | {} |",
-        m.seek.len(),
-        human(m.seek.median()),
-        ratio(m.seek.median().as_secs_f64(), m.parse.as_secs_f64())
-    );
-    let _ = writeln!(
-        report,
-        "| one step back or forward (median) | {} | | {} |",
-        human(m.seek_back_and_forth.median()),
-        ratio(
-            m.seek_back_and_forth.median().as_secs_f64(),
-            m.parse.as_secs_f64()
-        )
-    );
-    println!(
-        "{}",
-        report.rsplit("## The page").next().unwrap_or_default()
-    );
+    let base = m.parse.as_secs_f64();
+    // (what, how long, whether per event means anything for it)
+    let rows = [
+        ("parse the JSON (baseline)".to_owned(), m.parse, true),
+        ("fold into the view".to_owned(), m.fold, true),
+        ("live: notes, findings and view".to_owned(), m.live, true),
+        (
+            format!("jump to a scattered moment (median of {})", m.seek.len()),
+            m.seek.median(),
+            false,
+        ),
+        (
+            format!("◀ one back from the middle (median of {})", m.back.len()),
+            m.back.median(),
+            false,
+        ),
+        (
+            format!("▶ one on from the middle (median of {})", m.on.len()),
+            m.on.median(),
+            false,
+        ),
+    ];
+    for (what, time, per_event) in rows {
+        let _ = writeln!(
+            report,
+            "| {what} | {} | {} | {} |",
+            human(time),
+            if per_event { per(time) } else { String::new() },
+            ratio(time.as_secs_f64(), base)
+        );
+    }
+    println!("{}", &report[section..]);
 
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/artifacts");
     let _ = std::fs::create_dir_all(&dir);

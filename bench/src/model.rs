@@ -15,7 +15,9 @@ pub struct ModelFigures {
     pub fold: Duration,
     pub live: Duration,
     pub seek: Samples,
-    pub seek_back_and_forth: Samples,
+    /// ◀ and ▶ from the middle: back folds from the start, forward folds one event.
+    pub back: Samples,
+    pub on: Samples,
 }
 
 /// `events`, a real session's, as the page gets them: JSON lines.
@@ -53,19 +55,23 @@ pub fn measure(events: &[Event]) -> ModelFigures {
         model.apply(Action::Seek(Some(targets[k])));
         k += 1;
     });
-    // One step back and forth around the middle, as ◀ and ▶ do.
+    // One step back, and one step on, from the middle, as ◀ and ▶ do:
+    // timed apart, as they cost very different amounts.
     let middle = n / 2;
-    let mut i = 0;
-    let seek_back_and_forth = Samples::of(20, || {
-        model.apply(Action::Seek(Some(middle + (i % 2))));
-        i += 1;
-    });
+    let mut back = Samples::default();
+    let mut on = Samples::default();
+    for _ in 0..10 {
+        model.apply(Action::Seek(Some(middle)));
+        back.push(Samples::of(1, || model.apply(Action::Seek(Some(middle - 1)))).median());
+        on.push(Samples::of(1, || model.apply(Action::Seek(Some(middle)))).median());
+    }
     ModelFigures {
         events: n,
         parse,
         fold,
         live,
         seek,
-        seek_back_and_forth,
+        back,
+        on,
     }
 }
