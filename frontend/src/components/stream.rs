@@ -8,7 +8,7 @@ use yew::prelude::*;
 use super::{actor_class, call_text, printable};
 use crate::{
     app::Snapshot,
-    model::{latest_streams, Action, Chunk, Stream, View},
+    model::{latest_streams, Action, Chunk, Selected, Stream, View},
 };
 
 #[derive(Properties, PartialEq)]
@@ -79,14 +79,17 @@ pub fn StreamPanel(props: &Props) -> Html {
     let view = model.shown();
     let as_hex = use_state(|| false);
     let (all, hidden) = latest_streams(view, super::MOST_SHOWN);
-    let selected = model.selected;
+    // The selection, looked up once for every direction drawn.
+    let selected = model.selected.map(|seq| Selected::of(view, seq));
     let toggle = {
         let as_hex = as_hex.clone();
         Callback::from(move |_: MouseEvent| as_hex.set(!*as_hex))
     };
     let mut detail = None;
     let directions = all.iter().map(|stream| {
-        let related = selected.map(|seq| stream.related(view, seq)).unwrap_or_default();
+        let related = selected
+            .map(|sel| stream.related_to(&sel))
+            .unwrap_or_default();
         // The chunk shown in detail: the first one the selection relates to.
         if detail.is_none() {
             if let Some(&i) = related.first() {

@@ -52,11 +52,12 @@ impl Stream {
     /// The chunks that event `seq` (a segment, a send or a recv; a call by
     /// its first or its returned event) carried, offered or consumed.
     pub fn related(&self, view: &View, seq: u64) -> Vec<usize> {
-        let call_seq = view
-            .calls
-            .iter()
-            .find(|c| c.first_seq == seq || c.returned_seq == Some(seq))
-            .map(|c| c.first_seq);
+        self.related_to(&Selected::of(view, seq))
+    }
+
+    /// [`Stream::related`], for a selection looked up once for all streams.
+    pub fn related_to(&self, selected: &Selected) -> Vec<usize> {
+        let Selected { seq, call_seq } = *selected;
         self.chunks
             .iter()
             .enumerate()
@@ -66,6 +67,24 @@ impl Stream {
             })
             .map(|(i, _)| i)
             .collect()
+    }
+}
+
+/// A selected event, and the call it belongs to (by its first event), if any.
+#[derive(Debug, Clone, Copy)]
+pub struct Selected {
+    seq: u64,
+    call_seq: Option<u64>,
+}
+
+impl Selected {
+    pub fn of(view: &View, seq: u64) -> Selected {
+        let call_seq = view
+            .calls
+            .iter()
+            .find(|c| c.first_seq == seq || c.returned_seq == Some(seq))
+            .map(|c| c.first_seq);
+        Selected { seq, call_seq }
     }
 }
 

@@ -103,12 +103,12 @@ impl Server {
         ));
         if self.config.replies {
             send_all(&conn, &self.config.reply, observer)?;
-            conn.close(observer)?;
-            observer.line("  Reply sent, socket closed");
-        } else {
-            conn.close(observer)?;
-            observer.line("  Socket closed without a reply");
         }
+        conn.close(observer)?;
+        observer.line(match self.config.replies {
+            true => "  Reply sent, socket closed",
+            false => "  Socket closed without a reply",
+        });
         Ok(())
     }
 

@@ -145,7 +145,7 @@ impl Observer for Tracer {
         };
         // The sockets this call can have changed, to look at right away
         // (the prober looks at every socket, but less often in a crowd).
-        let (mut fds, about): (Vec<RawFd>, Option<FourTuple>) = match &change {
+        let (fds, about): (Vec<RawFd>, Option<FourTuple>) = match &change {
             Change::Opened(_, (_, tuple), _, new) => {
                 (std::iter::once(*new).chain(fd).collect(), tuple.clone())
             }
@@ -154,7 +154,6 @@ impl Observer for Tracer {
                 (fd.into_iter().collect(), socket.clone().and_then(|s| s.1))
             }
         };
-        fds.dedup();
         match change {
             Change::Opened(on, opened, role, fd) => {
                 returned(on);
