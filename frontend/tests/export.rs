@@ -1,6 +1,7 @@
 //! The ladder's exports, from traces recorded from real runs: the SVG is
-//! well-formed XML that draws every segment and call, and the Mermaid text
-//! has one message per segment and one note per drawn call.
+//! well-formed XML that draws every segment, call and span, and the Mermaid
+//! text has one message per segment, one note per call row and an
+//! activation per span.
 
 mod support;
 
@@ -17,13 +18,17 @@ fn the_svg_draws_every_row_and_is_well_formed() {
         let root = doc.root_element();
         assert_eq!(root.tag_name().name(), "svg");
         let count = |tag: &str| root.descendants().filter(|n| n.has_tag_name(tag)).count();
-        let lanes = ladder::lanes(&view).len();
-        let calls = ladder::rows(&view)
+        let rows = ladder::rows(&view);
+        let lanes = ladder::Lanes::of(&view, &rows, server).actors().len();
+        let calls = rows
             .iter()
-            .filter(|r| matches!(r, ladder::Row::Call(_)))
+            .filter(|r| matches!(r, ladder::Row::Call(_) | ladder::Row::Return(_)))
             .count();
+        let spans = ladder::spans(&view, 0, rows.len().saturating_sub(1)).len();
         assert_eq!(count("line"), lanes + view.segments.len(), "{name}");
         assert_eq!(count("circle"), calls, "{name}");
+        // The background, and a bar for each call that took time.
+        assert_eq!(count("rect"), 1 + spans, "{name}");
         // Every label the page draws is in the picture, as text.
         let texts: Vec<&str> = root
             .descendants()
@@ -69,10 +74,22 @@ fn the_mermaid_text_has_a_message_per_segment_and_a_note_per_call() {
         .count();
     let calls = ladder::rows(&view)
         .iter()
-        .filter(|r| matches!(r, ladder::Row::Call(_)))
+        .filter(|r| matches!(r, ladder::Row::Call(_) | ladder::Row::Return(_)))
         .count();
     assert_eq!(notes, calls);
     assert!(text.contains("Note over server: accept() → fd"), "{text}");
+    // Each call that took time is an activation bar, ended where it
+    // returned; only the server's next accept(), asleep when the recording
+    // stopped, stays open.
+    let count = |word: &str| text.lines().filter(|l| l.trim().starts_with(word)).count();
+    assert!(count("activate server") >= 1, "accept() slept: {text}");
+    let open = view
+        .calls
+        .iter()
+        .filter(|c| c.result.is_none() && c.is_span(view.marks.len()))
+        .count();
+    assert_eq!(open, 1, "{text}");
+    assert_eq!(count("activate "), count("deactivate ") + open, "{text}");
     // Nothing in a line can end the statement early.
     assert!(text.lines().skip(1).all(|l| !l.contains(';')));
 }

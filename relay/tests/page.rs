@@ -109,6 +109,32 @@ async fn stepping_the_classic_exchange_in_the_browser() {
         );
         assert!(labels.iter().any(|l| l.contains("len=16")), "{labels:?}");
 
+        // Blocked calls are spans: accept() went in above the SYN, slept,
+        // and its result is written below the handshake's last ACK; the
+        // server's recv returns below the greeting's data segment.
+        let places = browser.run(
+            "const y = g => parseFloat(g.querySelector('circle, line').getAttribute(g.matches('.seg') ? 'y2' : 'cy')); \
+             const seg = p => [...document.querySelectorAll('.seg')].find(g => g.querySelector('.seg-label').textContent.startsWith(p)); \
+             const call = p => [...document.querySelectorAll('.call.server')].find(g => g.querySelector('text').textContent.startsWith(p)); \
+             const bar = [...document.querySelectorAll('rect.span.server')].find(r => r.querySelector('title').textContent.includes('accept()')); \
+             return { syn: y(seg('SYN  seq=0')), ack: y(seg('ACK  seq=1 ack=1')), \
+                      acceptIn: y(call('accept() called')), acceptOut: y(call('accept() → fd')), \
+                      barTop: parseFloat(bar.getAttribute('y')), barEnd: parseFloat(bar.getAttribute('y')) + parseFloat(bar.getAttribute('height')), \
+                      data: y([...document.querySelectorAll('.seg')].find(g => g.textContent.includes('len=17'))), \
+                      recvOut: y(call('recv(16) → 16 bytes')) };",
+            serde_json::json!([]),
+        );
+        let at = |key: &str| {
+            places[key]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{key} is not on the ladder: {places}"))
+        };
+        assert!(at("acceptIn") < at("syn"), "{places}");
+        assert!(at("ack") < at("acceptOut"), "{places}");
+        assert_eq!(at("barTop"), at("acceptIn"), "{places}");
+        assert_eq!(at("barEnd"), at("acceptOut"), "{places}");
+        assert!(at("data") < at("recvOut"), "{places}");
+
         // The listener and the connection socket accept() returned, with its 4-tuple.
         let sockets = browser.texts(".socket");
         let listener = sockets

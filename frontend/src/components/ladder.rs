@@ -1,6 +1,7 @@
 //! The ladder (sequence) diagram: a lane per program, each real segment an
-//! arrow across, each call a mark on its program's lane, in the order the
-//! relay observed them.
+//! arrow across, each call a mark on its program's lane where it went into
+//! the kernel, and each call that took time a bar down to where it came
+//! back out, in the order the relay observed them.
 
 use protocol::Actor;
 use yew::prelude::*;
@@ -11,8 +12,8 @@ use crate::{
     model::{
         export,
         ladder::{
-            call_label, flag_words, lane_of, lane_x, lanes_of, latest_rows, row_count,
-            segment_class, segment_label, Row, ROW, SLOPE, TOP, WIDTH,
+            call_label, flag_words, lane_of, latest_rows, row_count, row_y, segment_class,
+            segment_label, spans, waiting_marks, Lanes, Row, BAR, ROW, SLOPE, TOP, WIDTH,
         },
         Action,
     },
@@ -24,9 +25,6 @@ pub struct Props {
     /// Selecting a row inspects its event.
     pub act: Callback<Action>,
 }
-
-/// The most lanes drawn side by side; past it the clients share one.
-const MOST_LANES: usize = 7;
 
 /// The most rows the panel draws: enough for any one exchange, few enough
 /// that a crowd's tens of thousands of rows do not slow the page.
@@ -43,50 +41,49 @@ pub fn Ladder(props: &Props) -> Html {
         .unwrap_or_default();
     // A long session draws its latest rows only (the moment shown is the end).
     let rows = latest_rows(view, ROWS_DRAWN);
-    let hidden = row_count(view) - rows.len();
+    let total = row_count(view);
+    let hidden = total - rows.len();
     let rows = &rows[..];
-    let lanes = lanes_of(view, rows, &server_addr);
-    // More clients than lanes fit: the clients share one lane.
-    let crowded = lanes.len() > MOST_LANES;
-    let lanes = if crowded {
-        vec![Actor::Client(0), Actor::Server]
-    } else {
-        lanes
-    };
-    let lane = |actor: Actor| match actor {
-        Actor::Client(_) if crowded => Actor::Client(0),
-        other => other,
-    };
-    let x_of = |actor: Actor| lane_x(&lanes, lane(actor));
+    let lanes = Lanes::of(view, rows, &server_addr);
+    let waiting = waiting_marks(view, &lanes);
     let last = rows.len().saturating_sub(1);
     // Each row keeps its place as rows come and go (the picture scrolls
     // over it), so drawing a new row changes no other.
     let top = hidden as f64 * ROW;
-    let height = TOP + rows.len() as f64 * ROW + 30.0;
+    // One more row under the last for the calls waiting for a step.
+    let height = TOP + (rows.len() + 1) as f64 * ROW + 30.0;
+    let bottom = top + height - 10.0;
 
-    let lane_lines = lanes.iter().map(|&actor| {
-        let x = lane_x(&lanes, actor);
-        let name = if crowded && actor != Actor::Server {
-            "clients".to_owned()
-        } else {
-            actor.to_string()
-        };
+    let lane_lines = lanes.actors().iter().map(|&actor| {
+        let x = lanes.x(actor);
         html! {
-            <g class={classes!("lane", actor_class(actor))}>
-                <text x={x.to_string()} y={(top + 22.0).to_string()} text-anchor="middle" class="lane-name">{ name }</text>
-                <line x1={x.to_string()} y1={(top + 30.0).to_string()} x2={x.to_string()} y2={(top + height - 10.0).to_string()} />
+            <g class={classes!("lane", actor_class(actor))} aria-hidden="true">
+                <text x={x.to_string()} y={(top + 22.0).to_string()} text-anchor="middle" class="lane-name">{ lanes.name(actor) }</text>
+                <line x1={x.to_string()} y1={(top + 30.0).to_string()} x2={x.to_string()} y2={bottom.to_string()} />
             </g>
+        }
+    });
+
+    // The bars of calls that took time, under the rows' marks.
+    let bars = spans(view, hidden, total.saturating_sub(1)).into_iter().map(|span| {
+        let x = lanes.x(span.call.actor) - BAR / 2.0;
+        let y1 = row_y(span.from).max(top + 30.0);
+        let y2 = span.to.map_or(bottom, row_y);
+        html! {
+            <rect class={classes!(span.class(), actor_class(span.call.actor), span.to.is_none().then_some("open"))}
+                  data-entry-seq={span.call.entry_seq().to_string()}
+                  data-return-seq={span.call.returned_seq.map(|s| s.to_string())}
+                  x={x.to_string()} y={y1.to_string()} width={BAR.to_string()} height={(y2 - y1).max(0.0).to_string()} rx="3">
+                <title>{ span.title() }</title>
+            </rect>
         }
     });
 
     let selected = model.selected;
     let marks = rows.iter().enumerate().map(|(i, row)| {
-        let y = TOP + (hidden + i) as f64 * ROW;
+        let y = row_y(hidden + i);
         let fresh = (i == last && model.scrubbed.is_none()).then_some("fresh");
-        let seq = match row {
-            Row::Call(c) => c.returned_seq.unwrap_or(c.first_seq),
-            Row::Segment(seq, _) => *seq,
-        };
+        let seq = row.seq();
         let pick = props.act.reform(move |_: MouseEvent| Action::Select(Some(seq)));
         // The keyboard reaches every row too: Tab to it, Enter or space to inspect.
         let pick_key = {
@@ -101,8 +98,8 @@ pub fn Ladder(props: &Props) -> Html {
         let chosen = (selected == Some(seq)).then_some("selected");
         match row {
             Row::Segment(seq, s) => {
-                let from = x_of(lane_of(view, &server_addr, &s.from));
-                let to = x_of(lane_of(view, &server_addr, &s.to));
+                let from = lanes.x(lane_of(view, &server_addr, &s.from));
+                let to = lanes.x(lane_of(view, &server_addr, &s.to));
                 let mid = (from + to) / 2.0;
                 let title = format!(
                     "event {seq}: {} → {}\n{}\nseq {} (relative {}) ack {} (relative {}) window {}\n{} payload bytes",
@@ -120,13 +117,18 @@ pub fn Ladder(props: &Props) -> Html {
                     </g>
                 }
             }
-            Row::Call(c) => {
-                let x = x_of(c.actor);
-                let anchor = if c.actor == Actor::Server { "start" } else { "end" };
-                let tx = if c.actor == Actor::Server { x + 12.0 } else { x - 12.0 };
-                let (state, text) = call_label(c);
+            Row::Call(c) | Row::Return(c) => {
+                let x = lanes.x(c.actor);
+                let server = c.actor == Actor::Server;
+                let anchor = if server { "start" } else { "end" };
+                let tx = if server { x + 12.0 } else { x - 12.0 };
+                let (state, text) = call_label(view, row);
+                let key = match row {
+                    Row::Return(_) => format!("r{seq}"),
+                    _ => format!("c{}", c.first_seq),
+                };
                 html! {
-                    <g key={format!("c{}", c.first_seq)} class={classes!("call", state, actor_class(c.actor), fresh, chosen)} data-seq={c.first_seq.to_string()} onclick={pick}
+                    <g key={key} class={classes!("call", state, actor_class(c.actor), fresh, chosen)} data-seq={seq.to_string()} onclick={pick}
                        onkeydown={pick_key} tabindex="0" role="button" aria-label={format!("Inspect call: {}: {}", c.actor, text)}>
                         <title>{ format!("{}: {}", c.actor, text) }</title>
                         <circle cx={x.to_string()} cy={y.to_string()} r="6" />
@@ -134,6 +136,20 @@ pub fn Ladder(props: &Props) -> Html {
                     </g>
                 }
             }
+        }
+    });
+
+    // Below the last row: each program's next call, waiting for a step.
+    let next_y = row_y(total);
+    let next = waiting.into_iter().map(|(lane, text)| {
+        let x = lanes.x(lane);
+        let server = lane == Actor::Server;
+        let (anchor, tx) = if server { ("start", x + 12.0) } else { ("end", x - 12.0) };
+        html! {
+            <g class={classes!("call", "waiting", actor_class(lane))}>
+                <circle cx={x.to_string()} cy={next_y.to_string()} r="6" />
+                <text x={tx.to_string()} y={(next_y + 4.0).to_string()} text-anchor={anchor}>{ text }</text>
+            </g>
         }
     });
 
@@ -175,6 +191,13 @@ pub fn Ladder(props: &Props) -> Html {
                     </span>
                 }
             </h2>
+            if !rows.is_empty() {
+                <p class="ladder-key">
+                    <span class="key-dot" aria-hidden="true"></span>{ " a call that returned at once  " }
+                    <span class="key-bar asleep" aria-hidden="true"></span>{ " a call asleep in the kernel: it went in at the top of the bar and returned at the bottom  " }
+                    <span class="key-bar busy" aria-hidden="true"></span>{ " in the kernel, not asleep, while other things happened" }
+                </p>
+            }
             if hidden > 0 {
                 <p class="more">{ format!("The first {hidden} rows are not drawn here: move the timeline back to see them, or export the whole ladder.") }</p>
             }
@@ -183,14 +206,16 @@ pub fn Ladder(props: &Props) -> Html {
             }
             <div class="ladder-scroll">
                 <svg viewBox={format!("0 {top} {WIDTH} {height}")} width={WIDTH.to_string()} height={height.to_string()}
-                     role="img" aria-label={format!("{} calls and segments", rows.len())}>
+                     role="group" aria-label={format!("Ladder diagram: {} calls and segments, oldest first", rows.len())}>
                     <defs>
                         <marker id="arrowhead" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto-start-reverse">
                             <path d="M 0 0 L 10 5 L 0 10 z" />
                         </marker>
                     </defs>
                     { for lane_lines }
+                    <g class="spans">{ for bars }</g>
                     <g class="rows">{ for marks }</g>
+                    <g class="next">{ for next }</g>
                 </svg>
             </div>
         </section>

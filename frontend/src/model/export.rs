@@ -9,8 +9,8 @@ use protocol::{Actor, Segment, TcpFlag};
 
 use super::{
     ladder::{
-        call_label, lane_of, lane_x, lanes, rows, segment_class, segment_label, Row, ROW, SLOPE,
-        TOP, WIDTH,
+        call_label, lane_of, row_y, rows, segment_class, segment_label, spans, Lanes, Row, Span,
+        BAR, ROW, SLOPE, TOP, WIDTH,
     },
     View,
 };
@@ -41,11 +41,21 @@ fn actor_colour(actor: Actor) -> &'static str {
     }
 }
 
+/// The colour of a span's bar: a neutral slate for a call asleep, so it is
+/// never taken for a program's own colour (style.css `--asleep`).
+fn span_colour(span: &Span<'_>) -> &'static str {
+    if span.call.blocked {
+        "#57606a"
+    } else {
+        "#afb8c1"
+    }
+}
+
 /// The ladder of `view` as an SVG document. `server_addr` tells which end
 /// of a segment is the server's.
 pub fn svg(view: &View, server_addr: &str) -> String {
-    let lanes = lanes(view);
     let rows = rows(view);
+    let lanes = Lanes::of(view, &rows, server_addr);
     let height = TOP + rows.len() as f64 * ROW + 30.0;
     let mut out = String::new();
     let _ = writeln!(
@@ -60,22 +70,34 @@ pub fn svg(view: &View, server_addr: &str) -> String {
         out,
         r##"<rect width="100%" height="100%" fill="#ffffff"/>"##
     );
-    for &actor in &lanes {
-        let x = lane_x(&lanes, actor);
+    for &actor in lanes.actors() {
+        let x = lanes.x(actor);
         let c = actor_colour(actor);
         let _ = writeln!(
             out,
             r#"<text x="{x}" y="22" text-anchor="middle" font-weight="bold" fill="{c}">{}</text><line x1="{x}" y1="30" x2="{x}" y2="{}" stroke="{c}" stroke-width="2"/>"#,
-            xml(&actor.to_string()),
+            xml(&lanes.name(actor)),
             height - 10.0
         );
     }
+    for span in spans(view, 0, rows.len().saturating_sub(1)) {
+        let x = lanes.x(span.call.actor) - BAR / 2.0;
+        let y1 = row_y(span.from);
+        let y2 = span.to.map_or(height - 10.0, row_y);
+        let _ = writeln!(
+            out,
+            r#"<rect x="{x}" y="{y1}" width="{BAR}" height="{}" rx="3" fill="{}"><title>{}</title></rect>"#,
+            y2 - y1,
+            span_colour(&span),
+            xml(&span.title())
+        );
+    }
     for (i, row) in rows.iter().enumerate() {
-        let y = TOP + i as f64 * ROW;
+        let y = row_y(i);
         match row {
             Row::Segment(_, s) => {
-                let from = lane_x(&lanes, lane_of(view, server_addr, &s.from));
-                let to = lane_x(&lanes, lane_of(view, server_addr, &s.to));
+                let from = lanes.x(lane_of(view, server_addr, &s.from));
+                let to = lanes.x(lane_of(view, server_addr, &s.to));
                 let c = colour(s);
                 let dash = if s.has(TcpFlag::Rst) {
                     r#" stroke-dasharray="6 4""#
@@ -92,15 +114,15 @@ pub fn svg(view: &View, server_addr: &str) -> String {
                     xml(&segment_label(s))
                 );
             }
-            Row::Call(c) => {
-                let x = lane_x(&lanes, c.actor);
+            Row::Call(c) | Row::Return(c) => {
+                let x = lanes.x(c.actor);
                 let server = c.actor == Actor::Server;
                 let (anchor, tx) = if server {
                     ("start", x + 12.0)
                 } else {
                     ("end", x - 12.0)
                 };
-                let (state, text) = call_label(c);
+                let (state, text) = call_label(view, row);
                 let fill = if state == "failed" {
                     "#cf222e"
                 } else {
@@ -136,18 +158,27 @@ fn mermaid_text(text: &str) -> String {
 }
 
 /// The ladder of `view` as a Mermaid sequence diagram: segments are
-/// messages between the programs' lanes, calls are notes on their lane.
+/// messages between the programs' lanes, calls are notes on their lane,
+/// and a call that took time is an activation bar from where it entered
+/// the kernel to where it returned.
 pub fn mermaid(view: &View, server_addr: &str) -> String {
-    let lanes = lanes(view);
+    let rows = rows(view);
+    let lanes = Lanes::of(view, &rows, server_addr);
     let mut out = String::from("sequenceDiagram\n");
-    for &actor in &lanes {
-        let _ = writeln!(out, "    participant {} as {actor}", participant(actor));
+    for &actor in lanes.actors() {
+        let _ = writeln!(
+            out,
+            "    participant {} as {}",
+            participant(actor),
+            lanes.name(actor)
+        );
     }
-    for row in rows(view) {
+    let marks = view.marks.len();
+    for row in &rows {
         match row {
             Row::Segment(_, s) => {
-                let from = participant(lane_of(view, server_addr, &s.from));
-                let to = participant(lane_of(view, server_addr, &s.to));
+                let from = participant(lanes.lane(lane_of(view, server_addr, &s.from)));
+                let to = participant(lanes.lane(lane_of(view, server_addr, &s.to)));
                 // A reset is drawn dashed, as on the page.
                 let arrow = if s.has(TcpFlag::Rst) { "--)" } else { "->>" };
                 let _ = writeln!(
@@ -156,14 +187,19 @@ pub fn mermaid(view: &View, server_addr: &str) -> String {
                     mermaid_text(&segment_label(s))
                 );
             }
-            Row::Call(c) => {
-                let (_, text) = call_label(c);
-                let _ = writeln!(
-                    out,
-                    "    Note over {}: {}",
-                    participant(c.actor),
-                    mermaid_text(&text)
-                );
+            Row::Call(c) | Row::Return(c) => {
+                let lane = participant(lanes.lane(c.actor));
+                let (_, text) = call_label(view, row);
+                let _ = writeln!(out, "    Note over {lane}: {}", mermaid_text(&text));
+                match row {
+                    Row::Call(c) if c.is_span(marks) => {
+                        let _ = writeln!(out, "    activate {lane}");
+                    }
+                    Row::Return(_) => {
+                        let _ = writeln!(out, "    deactivate {lane}");
+                    }
+                    _ => {}
+                }
             }
         }
     }

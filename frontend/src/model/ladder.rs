@@ -1,10 +1,19 @@
-//! The ladder diagram as data: its rows, lanes and layout, shared by the
-//! page's panel and the SVG and Mermaid exports, so that all three draw
+//! The ladder diagram as data: its rows, lanes, spans and labels, shared by
+//! the page's panel and the SVG and Mermaid exports, so that all three draw
 //! the same thing.
+//!
+//! A row is one [`Mark`] of the view: a segment crossing the wire, a call
+//! going into the kernel, or a call that took time coming back out of it.
+//! A call that returned with nothing else in between is a dot; one that
+//! slept (or during which anything else happened) is a span, drawn from
+//! the row where it entered to the row where it returned, so its result is
+//! written below whatever it waited for: `accept()` returns under the
+//! handshake's last ACK, never above its SYN.
 
 use protocol::{Actor, Call, CallResult, Segment, TcpFlag};
 
 use super::{
+    view::Mark,
     words::{call_text, result_text},
     CallView, View,
 };
@@ -15,44 +24,149 @@ pub const WIDTH: f64 = 920.0;
 /// Room for call labels outside each outer lane.
 pub const MARGIN: f64 = 250.0;
 pub const SLOPE: f64 = 18.0;
+/// How wide a span's bar is drawn over its lane.
+pub const BAR: f64 = 9.0;
+/// The most lanes drawn side by side; past it the clients share one.
+pub const MOST_LANES: usize = 7;
 
+/// One row of the ladder.
+#[derive(Debug, Clone, Copy)]
 pub enum Row<'a> {
+    /// A call going into the kernel: a dot, or the top of a span.
     Call(&'a CallView),
+    /// A call drawn as a span coming back out of the kernel.
+    Return(&'a CallView),
+    /// A segment on the wire, with the seq of its event.
     Segment(u64, &'a Segment),
 }
 
 impl Row<'_> {
+    /// The seq of the event the row stands for.
     pub fn seq(&self) -> u64 {
         match self {
-            Row::Call(c) => c.first_seq,
+            Row::Call(c) => c.entry_seq(),
+            Row::Return(c) => c.returned_seq.unwrap_or(c.first_seq),
             Row::Segment(seq, _) => *seq,
         }
     }
 }
 
-/// Lanes, left to right: clients, then the server.
-pub fn lanes(view: &View) -> Vec<Actor> {
-    let mut clients: Vec<Actor> = view
-        .actors
-        .keys()
-        .copied()
-        .filter(|a| matches!(a, Actor::Client(_)))
-        .collect();
-    clients.sort();
-    if clients.is_empty() {
-        clients.push(Actor::Client(0));
-    }
-    clients.push(Actor::Server);
-    clients
+fn row(view: &View, mark: Mark) -> Option<Row<'_>> {
+    Some(match mark {
+        Mark::Entered(i) => Row::Call(view.calls.get(i)?),
+        Mark::Returned(i) => Row::Return(view.calls.get(i)?),
+        Mark::Segment(i) => {
+            let (seq, s) = view.segments.get(i)?;
+            Row::Segment(*seq, s)
+        }
+    })
 }
 
-pub fn lane_x(lanes: &[Actor], actor: Actor) -> f64 {
-    let i = lanes.iter().position(|&a| a == actor).unwrap_or(0);
-    let n = lanes.len().max(2) as f64;
-    if actor == Actor::Server {
-        WIDTH - MARGIN
-    } else {
+/// Calls worth a mark on the ladder: name look-ups are left out.
+pub fn drawn(call: &Call) -> bool {
+    !matches!(call, Call::Getsockname | Call::Getpeername)
+}
+
+/// The ladder's rows in the order they happened.
+pub fn rows(view: &View) -> Vec<Row<'_>> {
+    latest_rows(view, usize::MAX)
+}
+
+/// The last `n` of [`rows`]: a long session costs no more than a short one.
+pub fn latest_rows(view: &View, n: usize) -> Vec<Row<'_>> {
+    let from = view.marks.len().saturating_sub(n);
+    view.marks[from..]
+        .iter()
+        .filter_map(|&m| row(view, m))
+        .collect()
+}
+
+/// How many rows the ladder has in all.
+pub fn row_count(view: &View) -> usize {
+    view.marks.len()
+}
+
+/// The y of the row at `index` among all of the ladder's rows.
+pub fn row_y(index: usize) -> f64 {
+    TOP + index as f64 * ROW
+}
+
+/// The ladder's lanes, left to right: clients, then the server. Past
+/// [`MOST_LANES`] the clients share one lane, so the page and both exports
+/// draw a crowd the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lanes {
+    actors: Vec<Actor>,
+    crowded: bool,
+}
+
+impl Lanes {
+    /// The lanes the given rows need: the clients that make a call or send
+    /// or receive a segment among them, then the server.
+    pub fn of(view: &View, rows: &[Row<'_>], server_addr: &str) -> Lanes {
+        let mut clients: Vec<Actor> = rows
+            .iter()
+            .flat_map(|row| match row {
+                Row::Call(c) | Row::Return(c) => [Some(c.actor), None],
+                Row::Segment(_, s) => [
+                    Some(lane_of(view, server_addr, &s.from)),
+                    Some(lane_of(view, server_addr, &s.to)),
+                ],
+            })
+            .flatten()
+            .filter(|a| matches!(a, Actor::Client(_)))
+            .collect();
+        clients.sort();
+        clients.dedup();
+        if clients.is_empty() {
+            clients.push(Actor::Client(0));
+        }
+        let crowded = clients.len() + 1 > MOST_LANES;
+        if crowded {
+            clients = vec![Actor::Client(0)];
+        }
+        clients.push(Actor::Server);
+        Lanes {
+            actors: clients,
+            crowded,
+        }
+    }
+
+    /// The lanes' programs, left to right (in a crowd, client 0 stands for all).
+    pub fn actors(&self) -> &[Actor] {
+        &self.actors
+    }
+
+    /// Whether the clients share one lane.
+    pub fn crowded(&self) -> bool {
+        self.crowded
+    }
+
+    /// The lane a program's marks go on.
+    pub fn lane(&self, actor: Actor) -> Actor {
+        match actor {
+            Actor::Client(_) if self.crowded => Actor::Client(0),
+            other => other,
+        }
+    }
+
+    /// A lane's heading.
+    pub fn name(&self, lane: Actor) -> String {
+        match lane {
+            Actor::Client(_) if self.crowded => "clients".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The x of a program's lane.
+    pub fn x(&self, actor: Actor) -> f64 {
+        let lane = self.lane(actor);
+        if lane == Actor::Server {
+            return WIDTH - MARGIN;
+        }
         // Clients share the left, the first at the margin.
+        let i = self.actors.iter().position(|&a| a == lane).unwrap_or(0);
+        let n = self.actors.len().max(2) as f64;
         MARGIN + i as f64 * ((WIDTH - 3.0 * MARGIN) / (n - 1.0).max(1.0))
     }
 }
@@ -66,6 +180,85 @@ pub fn lane_of(view: &View, server_addr: &str, addr: &str) -> Actor {
         .values()
         .find(|s| s.tuple.as_ref().is_some_and(|t| t.local == addr))
         .map_or(Actor::Client(0), |s| s.owner)
+}
+
+/// A call drawn as a bar on its lane, from the row where it entered the
+/// kernel to the row where it returned (`None`: it has not yet).
+#[derive(Debug, Clone, Copy)]
+pub struct Span<'a> {
+    pub call: &'a CallView,
+    pub from: usize,
+    pub to: Option<usize>,
+}
+
+impl Span<'_> {
+    /// Its CSS class: `asleep` for a call that slept, `busy` for one that
+    /// did not, though other things happened while it was in the kernel.
+    pub fn class(&self) -> &'static str {
+        if self.call.blocked {
+            "span asleep"
+        } else {
+            "span busy"
+        }
+    }
+
+    /// What the bar means, for its tooltip and for screen readers.
+    pub fn title(&self) -> String {
+        let call = call_text(&self.call.call);
+        let how = if self.call.blocked {
+            "asleep in the kernel"
+        } else {
+            "in the kernel"
+        };
+        match &self.call.result {
+            Some(r) => format!(
+                "{}: {call} was {how} from here until it returned {}",
+                self.call.actor,
+                result_text(r)
+            ),
+            None => format!("{}: {call} is {how}", self.call.actor),
+        }
+    }
+}
+
+/// The spans that cross the rows `first..=last` (indexes among all rows),
+/// including those that began above them or end below them.
+pub fn spans(view: &View, first: usize, last: usize) -> Vec<Span<'_>> {
+    let marks = view.marks.len();
+    let crosses = |call: &CallView| {
+        call.entry_mark.is_some_and(|from| from <= last)
+            && call.is_span(marks)
+            && call.return_mark.is_none_or(|to| to >= first)
+    };
+    let window = view
+        .marks
+        .get(first..=last.min(marks.saturating_sub(1)))
+        .unwrap_or(&[]);
+    let in_window = window.iter().filter_map(|mark| match mark {
+        Mark::Entered(i) | Mark::Returned(i) => view.calls.get(*i),
+        Mark::Segment(_) => None,
+    });
+    // And calls still in the kernel that went in above the window.
+    let still_in = view
+        .latest_call
+        .values()
+        .filter_map(|&i| view.calls.get(i))
+        .filter(|c| c.returned_seq.is_none());
+    let mut spans: Vec<Span<'_>> = Vec::new();
+    for call in in_window.chain(still_in).filter(|c| crosses(c)) {
+        let Some(from) = call.entry_mark else {
+            continue;
+        };
+        if spans.iter().all(|s| s.from != from) {
+            spans.push(Span {
+                call,
+                from,
+                to: call.return_mark,
+            });
+        }
+    }
+    spans.sort_by_key(|s| s.from);
+    spans
 }
 
 /// Flags written as words: `SYN, ACK`.
@@ -113,90 +306,52 @@ pub fn segment_class(segment: &Segment) -> &'static str {
     }
 }
 
-/// Calls worth a mark on the ladder: name look-ups are left out.
-pub fn drawn(call: &Call) -> bool {
-    !matches!(call, Call::Getsockname | Call::Getpeername)
-}
-
-/// The ladder's rows in the order they happened: every drawn call and
-/// every segment.
-pub fn rows(view: &View) -> Vec<Row<'_>> {
-    latest_rows(view, usize::MAX)
-}
-
-/// The last `n` of [`rows`], found from the end: calls and segments are
-/// each already in order, so the two are merged backwards, and a long
-/// session costs no more than a short one.
-pub fn latest_rows(view: &View, n: usize) -> Vec<Row<'_>> {
-    let mut calls = view
-        .calls
-        .iter()
-        .rev()
-        .filter(|c| drawn(&c.call))
-        .peekable();
-    let mut segments = view.segments.iter().rev().peekable();
-    let mut rows = Vec::new();
-    while rows.len() < n {
-        let row = match (calls.peek(), segments.peek()) {
-            (Some(c), Some((seq, _))) if c.first_seq > *seq => calls.next().map(Row::Call),
-            (Some(_), None) => calls.next().map(Row::Call),
-            (_, Some(_)) => segments.next().map(|(seq, s)| Row::Segment(*seq, s)),
-            (None, None) => None,
+/// A call row's state (CSS classes) and its label.
+///
+/// - a dot: `close() → ok`, or `send(17 bytes) …` while it is in;
+/// - the top of a span: `accept() called, sleeps` (with `…` while it
+///   is still in the kernel): the call with its arguments, where it went in;
+/// - the bottom of a span ([`Row::Return`]): `accept() → fd 14`, where it
+///   came back out.
+pub fn call_label(view: &View, row: &Row<'_>) -> (&'static str, String) {
+    let (c, returning) = match row {
+        Row::Call(c) => (*c, false),
+        Row::Return(c) => (*c, true),
+        Row::Segment(..) => return ("", String::new()),
+    };
+    let call = call_text(&c.call);
+    let open = if c.result.is_none() { " …" } else { "" };
+    if c.is_span(view.marks.len()) && !returning {
+        return if c.blocked {
+            ("entry asleep", format!("{call} called, sleeps{open}"))
+        } else {
+            ("entry busy", format!("{call} called{open}"))
         };
-        match row {
-            Some(row) => rows.push(row),
-            None => break,
+    }
+    match &c.result {
+        Some(r @ CallResult::Error { .. }) => ("failed", format!("{call} → {}", result_text(r))),
+        Some(r) if returning => ("returned return", format!("{call} → {}", result_text(r))),
+        Some(r) => ("returned", format!("{call} → {}", result_text(r))),
+        None => ("in-kernel", format!("{call}{open}")),
+    }
+}
+
+/// The calls waiting for a step, as the ladder shows them below its last
+/// row: `(lane, label)`, one per lane (a crowd's lane says how many wait).
+pub fn waiting_marks(view: &View, lanes: &Lanes) -> Vec<(Actor, String)> {
+    let mut marks: Vec<(Actor, String, usize)> = Vec::new();
+    for (actor, call) in view.waiting() {
+        let lane = lanes.lane(actor);
+        match marks.iter_mut().find(|(l, ..)| *l == lane) {
+            Some((_, _, n)) => *n += 1,
+            None => marks.push((lane, format!("next: {}", call_text(call)), 1)),
         }
     }
-    rows.reverse();
-    rows
-}
-
-/// How many rows the ladder has in all.
-pub fn row_count(view: &View) -> usize {
-    view.calls.iter().filter(|c| drawn(&c.call)).count() + view.segments.len()
-}
-
-/// A call's state (as a CSS class) and its label: `recv(16) → 16 bytes`.
-pub fn call_label(c: &CallView) -> (&'static str, String) {
-    match (&c.result, c.blocked) {
-        (Some(r @ CallResult::Error { .. }), _) => (
-            "failed",
-            format!("{} → {}", call_text(&c.call), result_text(r)),
-        ),
-        (Some(r), blocked) => (
-            if blocked {
-                "returned was-blocked"
-            } else {
-                "returned"
-            },
-            format!("{} → {}", call_text(&c.call), result_text(r)),
-        ),
-        (None, true) => ("blocked", format!("{} … blocked", call_text(&c.call))),
-        (None, false) => ("pending", format!("{} …", call_text(&c.call))),
-    }
-}
-
-/// The lanes the given rows need: the clients that make a call or send or
-/// receive a segment among them, then the server. A page draws a window of
-/// a long session's rows, and a crowd's thousand lanes would not fit.
-pub fn lanes_of(view: &View, rows: &[Row<'_>], server_addr: &str) -> Vec<Actor> {
-    let mut clients: Vec<Actor> = rows
-        .iter()
-        .flat_map(|row| match row {
-            Row::Call(c) => vec![c.actor],
-            Row::Segment(_, s) => vec![
-                lane_of(view, server_addr, &s.from),
-                lane_of(view, server_addr, &s.to),
-            ],
+    marks
+        .into_iter()
+        .map(|(lane, label, n)| match n {
+            1 => (lane, format!("{label} (waits for Step)")),
+            n => (lane, format!("{n} calls wait for Step")),
         })
-        .filter(|a| matches!(a, Actor::Client(_)))
-        .collect();
-    clients.sort();
-    clients.dedup();
-    if clients.is_empty() {
-        clients.push(Actor::Client(0));
-    }
-    clients.push(Actor::Server);
-    clients
+        .collect()
 }

@@ -17,7 +17,7 @@ pub mod words;
 pub use expert::{examine, examine_all, Finding, Severity, RULES};
 pub use explain::{explain, explain_all, Note};
 pub use stream::{latest_streams, streams, Chunk, Selected, Stream};
-pub use view::{ActorStatus, CallView, Line, RecvAllView, SocketView, Turn, View};
+pub use view::{ActorStatus, CallView, Line, Mark, RecvAllView, SocketView, Turn, View};
 
 use protocol::{Event, Hello, Mode, RelayMessage, SessionInfo};
 

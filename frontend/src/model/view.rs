@@ -11,6 +11,8 @@ use protocol::{
     SocketId, SocketRole, SourceLine, TcpState,
 };
 
+use super::ladder::drawn;
+
 /// What a program is doing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActorStatus {
@@ -33,9 +35,16 @@ pub struct CallView {
     pub call: Call,
     /// The seq of its `call_waiting` (or `call_entered`, for calls not stepped).
     pub first_seq: u64,
+    /// The seq of its `call_entered`: the moment it went into the kernel.
+    pub entered_seq: Option<u64>,
+    /// Whether it slept in the kernel (the relay saw its thread asleep).
     pub blocked: bool,
     pub result: Option<CallResult>,
     pub returned_seq: Option<u64>,
+    /// Its entry on the ladder: an index in [`View::marks`].
+    pub entry_mark: Option<usize>,
+    /// Its return on the ladder, for a call drawn as a span (see [`Mark`]).
+    pub return_mark: Option<usize>,
 }
 
 impl CallView {
@@ -46,11 +55,48 @@ impl CallView {
             socket: e.socket,
             call: call.clone(),
             first_seq: e.seq,
+            entered_seq: None,
             blocked: false,
             result: None,
             returned_seq: None,
+            entry_mark: None,
+            return_mark: None,
         }
     }
+
+    /// The seq of the moment it went into the kernel (its first event, for
+    /// a call not yet released).
+    pub fn entry_seq(&self) -> u64 {
+        self.entered_seq.unwrap_or(self.first_seq)
+    }
+
+    /// Whether the ladder draws it as a span from entry to return rather
+    /// than a dot: it slept in the kernel, or something else happened on
+    /// the ladder while it was in there (`marks` is how many marks the
+    /// ladder has now).
+    pub fn is_span(&self, marks: usize) -> bool {
+        self.blocked
+            || self.return_mark.is_some()
+            || (self.returned_seq.is_none() && self.entry_mark.is_some_and(|m| m + 1 < marks))
+    }
+}
+
+/// One mark on the ladder, in the order things happened.
+///
+/// A call is marked when it enters the kernel, not when its program stops
+/// before it: what the ladder shows is what the kernel saw. A call that
+/// returns with nothing else marked in between stays one mark (a dot); one
+/// that slept, or during which segments crossed or other calls were made,
+/// gets a second mark where it returned, so the ladder draws it as a span
+/// and its result sits below what it waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// A call went into the kernel: its index in [`View::calls`].
+    Entered(usize),
+    /// A call drawn as a span returned: its index in [`View::calls`].
+    Returned(usize),
+    /// A segment crossed the wire: its index in [`View::segments`].
+    Segment(usize),
 }
 
 /// A socket of the session, over its life.
@@ -150,6 +196,8 @@ pub struct View {
     pub latest_call: BTreeMap<Actor, usize>,
     /// Segments on the wire, with the seq of their event.
     pub segments: Vec<(u64, Segment)>,
+    /// The ladder's marks, in the order they happened.
+    pub marks: Vec<Mark>,
     /// Each direction of the wire, by (from, to).
     pub directions: BTreeMap<(String, String), Direction>,
     /// Each program's latest `recv_all` (a new one replaces the last).
@@ -193,6 +241,7 @@ impl View {
                 if self.open_call(e.actor).is_none() {
                     self.push_call(CallView::starting(e, call));
                 }
+                self.enter_call(e.actor, e.seq);
             }
             EventKind::CallBlocked { call } => {
                 self.actors
@@ -201,12 +250,7 @@ impl View {
                     open.blocked = true;
                 }
             }
-            EventKind::CallReturned { result, .. } => {
-                if let Some(open) = self.open_call(e.actor) {
-                    open.result = Some(result.clone());
-                    open.returned_seq = Some(e.seq);
-                }
-            }
+            EventKind::CallReturned { result, .. } => self.return_call(e.actor, e.seq, result),
             EventKind::RecvIteration {
                 number,
                 asked,
@@ -291,6 +335,7 @@ impl View {
                 if carries(segment) && !segment.has(protocol::TcpFlag::Rst) {
                     way.sent_end = way.sent_end.max(Some(seq_end(segment)));
                 }
+                self.marks.push(Mark::Segment(self.segments.len()));
                 self.segments.push((e.seq, segment.clone()));
             }
             EventKind::HistoryFull { limit } => self.history_full = Some(*limit),
@@ -324,6 +369,52 @@ impl View {
     fn open_call(&mut self, actor: Actor) -> Option<&mut CallView> {
         let i = *self.latest_call.get(&actor)?;
         self.calls.get_mut(i).filter(|c| c.returned_seq.is_none())
+    }
+
+    /// The actor's open call went into the kernel at `seq`: mark it, if
+    /// the ladder draws it.
+    fn enter_call(&mut self, actor: Actor, seq: u64) {
+        let Some(&i) = self.latest_call.get(&actor) else {
+            return;
+        };
+        let marks = self.marks.len();
+        let Some(call) = self.calls.get_mut(i).filter(|c| c.returned_seq.is_none()) else {
+            return;
+        };
+        call.entered_seq = Some(seq);
+        if drawn(&call.call) && call.entry_mark.is_none() {
+            call.entry_mark = Some(marks);
+            self.marks.push(Mark::Entered(i));
+        }
+    }
+
+    /// The actor's open call returned at `seq`: a call that slept, or in
+    /// whose time anything else was marked, is marked again here.
+    fn return_call(&mut self, actor: Actor, seq: u64, result: &CallResult) {
+        let Some(&i) = self.latest_call.get(&actor) else {
+            return;
+        };
+        let marks = self.marks.len();
+        let Some(call) = self.calls.get_mut(i).filter(|c| c.returned_seq.is_none()) else {
+            return;
+        };
+        call.result = Some(result.clone());
+        call.returned_seq = Some(seq);
+        if !drawn(&call.call) {
+            return;
+        }
+        match call.entry_mark {
+            // A trace that never said the call went in: its return is its one mark.
+            None => {
+                call.entry_mark = Some(marks);
+                self.marks.push(Mark::Entered(i));
+            }
+            Some(entry) if call.blocked || entry + 1 < marks => {
+                call.return_mark = Some(marks);
+                self.marks.push(Mark::Returned(i));
+            }
+            Some(_) => {}
+        }
     }
 
     fn push_call(&mut self, call: CallView) {
