@@ -195,7 +195,7 @@ pub fn Ladder(props: &Props) -> Html {
                 <p class="ladder-key">
                     <span class="key-dot" aria-hidden="true"></span>{ " a call that returned at once  " }
                     <span class="key-bar asleep" aria-hidden="true"></span>{ " a call asleep in the kernel: it went in at the top of the bar and returned at the bottom  " }
-                    <span class="key-bar busy" aria-hidden="true"></span>{ " in the kernel, not asleep, while other things happened" }
+                    <span class="key-bar busy" aria-hidden="true"></span>{ " a call in the kernel while other things happened" }
                 </p>
             }
             if hidden > 0 {
