@@ -136,8 +136,8 @@ fn a_real_classic_session_folds_into_what_the_page_shows() {
         .any(|c| c.call == Call::Accept && matches!(c.result, Some(CallResult::Socket { .. }))));
 
     let lines: Vec<&str> = view.lines.iter().map(|l| l.text.as_str()).collect();
-    assert!(lines.contains(&"The server said b'Goodbye, client!'"));
-    assert!(lines.contains(&"  Incoming sixteen-octet message: b'Greetings, serve'"));
+    assert!(lines.contains(&"Server:  b'Goodbye, client!'"));
+    assert!(lines.contains(&"  message from client: b'Greetings, serve'"));
 
     if hello.capture.enabled {
         let flags: Vec<&[TcpFlag]> = view

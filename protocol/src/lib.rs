@@ -30,12 +30,15 @@
 //! wire, with its flags and options; each program's end; and changes of
 //! stepping [`Mode`].
 //!
-//! [`classic`] holds the fixed parameters of the classic pair.
+//! [`classic`] holds the fixed parameters of the classic pair; [`python`]
+//! holds the pair written in Python, as the chapter writes it, and which of
+//! its lines makes each call.
 
 mod bytes;
 pub mod classic;
 mod event;
 mod message;
+pub mod python;
 mod scenario;
 mod segment;
 

@@ -1,5 +1,7 @@
 //! `relay server` and `relay client` as separate processes, with each other and
-//! with an independent implementation of the same pair (the textbook's Python).
+//! with the pair written in Python (`protocol/python/tcp_pair.py`, run by
+//! `python3`): the same lines printed, byte for byte, and the same bytes on
+//! the wire, whichever side is which.
 
 use std::{
     io::{BufRead, BufReader, Lines, Read},
@@ -7,70 +9,100 @@ use std::{
     process::{Child, ChildStdout, Command, Output, Stdio},
 };
 
+use tcpstep_relay::pair::PyAddr;
+
 const RELAY: &str = env!("CARGO_BIN_EXE_relay");
 
-/// The classic pair as the textbook writes it, in Python: an independent
-/// implementation to check that ours is byte-for-byte compatible on the wire.
-const PYTHON_PAIR: &str = r#"
-import socket, sys
+/// The pair in Python, as the chapter writes it: the file the page shows.
+fn python_pair() -> String {
+    format!(
+        "{}/../{}",
+        env!("CARGO_MANIFEST_DIR"),
+        protocol::python::PATH
+    )
+}
 
-def recvall(sock, length):
-    data = b''
-    while len(data) < length:
-        more = sock.recv(length - len(data))
-        if not more:
-            raise EOFError('was expecting %d bytes but only received'
-                           ' %d bytes before the socket closed' % (length, len(data)))
-        data += more
-    return data
+/// What the textbook's server prints for one connection, and then, ready
+/// for the next: `{server}` and `{client}` stand for the address tuples.
+const TEXTBOOK_SERVER: [&str; 8] = [
+    "Listening at {server}",
+    "Waiting for a new connection",
+    "Connection from {client}",
+    "  Socket name: {server}",
+    "  Socket peer: {client}",
+    "  message from client: b'Greetings, serve'",
+    "  Closing socket",
+    "Waiting for a new connection",
+];
 
-def server(port):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(('127.0.0.1', port))
-    sock.listen(1)
-    print('port', sock.getsockname()[1], flush=True)
-    sc, sockname = sock.accept()
-    message = recvall(sc, 16)
-    print('message', repr(message), flush=True)
-    sc.sendall(b'Goodbye, client!')
-    sc.close()
+/// What the textbook's client prints (two spaces before the tuple, and before the bytes).
+const TEXTBOOK_CLIENT: [&str; 2] = [
+    "Client has been assigned the socket:  {client}",
+    "Server:  b'Goodbye, client!'",
+];
 
-def client(port):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.connect(('127.0.0.1', port))
-    sock.sendall(b'Greetings, server')
-    reply = recvall(sock, 16)
-    print('reply', repr(reply), flush=True)
-    sock.close()
+/// Which implementation runs a program.
+#[derive(Debug, Clone, Copy)]
+enum Pair {
+    Relay,
+    Python,
+}
 
-{'server': server, 'client': client}[sys.argv[1]](int(sys.argv[2]))
-"#;
+impl Pair {
+    /// The command that runs `role` (`server` or `client`) against `port`.
+    fn command(self, role: &str, port: u16) -> Command {
+        let port = port.to_string();
+        match self {
+            Pair::Relay => {
+                let mut cmd = Command::new(RELAY);
+                cmd.args([role, "-p", &port]);
+                cmd
+            }
+            Pair::Python => {
+                let mut cmd = Command::new("python3");
+                // -u: each line as it is printed, as on a terminal.
+                cmd.arg("-u").arg(python_pair()).args([role, "-p", &port]);
+                cmd
+            }
+        }
+    }
+}
 
-/// A running `relay server`, killed when dropped.
+/// A running server, killed when dropped.
 struct ServerProcess {
     child: Child,
     lines: Lines<BufReader<ChildStdout>>,
+    /// Its first line, `Listening at ('127.0.0.1', PORT)`.
+    first: String,
     addr: SocketAddr,
 }
 
 impl ServerProcess {
     fn start() -> Self {
-        let mut child = Command::new(RELAY)
-            .args(["server", "-p", "0"])
+        ServerProcess::of(Pair::Relay)
+    }
+
+    /// `pair`'s server, on a port the kernel chooses.
+    fn of(pair: Pair) -> Self {
+        let mut child = pair
+            .command("server", 0)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("start relay server");
+            .unwrap_or_else(|e| panic!("start the {pair:?} server (python3 is needed): {e}"));
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
         let first = lines.next().expect("a first line").expect("utf-8");
         let addr = first
             .strip_prefix("Listening at ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .parse()
-            .expect("an address");
-        ServerProcess { child, lines, addr }
+            .and_then(PyAddr::parse)
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+        ServerProcess {
+            child,
+            lines,
+            first,
+            addr,
+        }
     }
 
     fn next_line(&mut self) -> String {
@@ -78,6 +110,13 @@ impl ServerProcess {
             .next()
             .expect("the server printed another line")
             .expect("utf-8")
+    }
+
+    /// Its first `n` lines, the first included.
+    fn lines(&mut self, n: usize) -> Vec<String> {
+        let mut lines = vec![self.first.clone()];
+        lines.extend((1..n).map(|_| self.next_line()));
+        lines
     }
 
     /// Waits for the server to exit on its own; returns its exit code and stderr.
@@ -105,10 +144,14 @@ fn relay(args: &[&str]) -> Output {
     Command::new(RELAY).args(args).output().expect("run relay")
 }
 
-fn python(args: &[&str]) -> Command {
-    let mut cmd = Command::new("python3");
-    cmd.arg("-c").arg(PYTHON_PAIR).args(args);
-    cmd
+/// Runs `pair`'s client against `port` to its end.
+fn client(pair: Pair, port: u16) -> Output {
+    let out = pair
+        .command("client", port)
+        .output()
+        .unwrap_or_else(|e| panic!("run the {pair:?} client (python3 is needed): {e}"));
+    assert!(out.status.success(), "{pair:?} client: {}", stderr_of(&out));
+    out
 }
 
 fn stdout_lines(out: &Output) -> Vec<String> {
@@ -128,70 +171,92 @@ fn free_port() -> u16 {
     probe.local_addr().expect("address").port()
 }
 
+/// The client's address, from its first line.
+fn client_addr(client_lines: &[String]) -> SocketAddr {
+    client_lines
+        .first()
+        .and_then(|l| l.strip_prefix("Client has been assigned the socket:  "))
+        .and_then(PyAddr::parse)
+        .unwrap_or_else(|| panic!("the client names its address: {client_lines:?}"))
+}
+
+/// `lines` with the two programs' address tuples written `{server}` and
+/// `{client}`: what is left must not vary from run to run.
+fn masked(lines: &[String], server: SocketAddr, client: SocketAddr) -> Vec<String> {
+    let (server, client) = (PyAddr(server).to_string(), PyAddr(client).to_string());
+    lines
+        .iter()
+        .map(|l| l.replace(&server, "{server}").replace(&client, "{client}"))
+        .collect()
+}
+
+/// One exchange between `server_pair`'s server and `client_pair`'s client:
+/// the server's lines (through its next wait) and the client's, masked.
+fn exchange(server_pair: Pair, client_pair: Pair) -> (Vec<String>, Vec<String>) {
+    let mut server = ServerProcess::of(server_pair);
+    let out = client(client_pair, server.addr.port());
+    let client_lines = stdout_lines(&out);
+    let from = client_addr(&client_lines);
+    let server_lines = server.lines(TEXTBOOK_SERVER.len());
+    (
+        masked(&server_lines, server.addr, from),
+        masked(&client_lines, server.addr, from),
+    )
+}
+
+#[test]
+fn relay_and_python_print_the_textbooks_lines_line_for_line() {
+    let relay = exchange(Pair::Relay, Pair::Relay);
+    let python = exchange(Pair::Python, Pair::Python);
+    assert_eq!(
+        relay, python,
+        "the relay's pair (left) and Python's (right)"
+    );
+    assert_eq!(relay.0, TEXTBOOK_SERVER);
+    assert_eq!(relay.1, TEXTBOOK_CLIENT);
+}
+
 #[test]
 fn server_and_client_processes_complete_the_exchange() {
     let mut server = ServerProcess::start();
     let port = server.addr.port().to_string();
-    assert_eq!(server.next_line(), "Waiting to accept a new connection");
+    assert_eq!(server.next_line(), "Waiting for a new connection");
 
     let client = relay(&["client", "-p", &port]);
     assert!(client.status.success(), "{}", stderr_of(&client));
     let lines = stdout_lines(&client);
-    let client_addr = lines[0]
-        .strip_prefix("Client has been assigned socket name ")
-        .expect("the client names its address")
-        .to_owned();
-    assert_eq!(lines[1..], ["The server said b'Goodbye, client!'"]);
+    let client_addr = PyAddr(client_addr(&lines));
+    assert_eq!(lines[1..], ["Server:  b'Goodbye, client!'"]);
 
+    assert_eq!(server.next_line(), format!("Connection from {client_addr}"));
     assert_eq!(
         server.next_line(),
-        format!("We have accepted a connection from {client_addr}")
-    );
-    assert_eq!(
-        server.next_line(),
-        format!("  Socket name: {}", server.addr)
+        format!("  Socket name: {}", PyAddr(server.addr))
     );
     assert_eq!(server.next_line(), format!("  Socket peer: {client_addr}"));
     assert_eq!(
         server.next_line(),
-        "  Incoming sixteen-octet message: b'Greetings, serve'"
+        "  message from client: b'Greetings, serve'"
     );
-    assert_eq!(server.next_line(), "  Reply sent, socket closed");
+    assert_eq!(server.next_line(), "  Closing socket");
     // ...and it goes on serving.
-    assert_eq!(server.next_line(), "Waiting to accept a new connection");
+    assert_eq!(server.next_line(), "Waiting for a new connection");
     let again = relay(&["client", "--host", "localhost", "-p", &port]);
     assert!(again.status.success(), "{}", stderr_of(&again));
 }
 
 #[test]
-fn our_server_serves_the_textbook_client() {
-    let server = ServerProcess::start();
-    let out = python(&["client", &server.addr.port().to_string()])
-        .output()
-        .expect("run python3 (the test needs it)");
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    assert_eq!(stdout_lines(&out), ["reply b'Goodbye, client!'"]);
+fn our_server_serves_the_python_client() {
+    let (server, client) = exchange(Pair::Relay, Pair::Python);
+    assert_eq!(server, TEXTBOOK_SERVER);
+    assert_eq!(client, TEXTBOOK_CLIENT);
 }
 
 #[test]
-fn our_client_talks_to_the_textbook_server() {
-    let mut py = python(&["server", "0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run python3 (the test needs it)");
-    let mut lines = BufReader::new(py.stdout.take().expect("piped")).lines();
-    let first = lines.next().expect("a line").expect("utf-8");
-    let port = first.strip_prefix("port ").expect("the port").to_owned();
-
-    let client = relay(&["client", "-p", &port]);
-    assert!(client.status.success(), "{}", stderr_of(&client));
-    assert_eq!(
-        stdout_lines(&client)[1..],
-        ["The server said b'Goodbye, client!'"]
-    );
-    let got = lines.next().expect("a line").expect("utf-8");
-    assert_eq!(got, "message b'Greetings, serve'");
-    assert!(py.wait().expect("python exits").success());
+fn our_client_talks_to_the_python_server() {
+    let (server, client) = exchange(Pair::Python, Pair::Relay);
+    assert_eq!(server, TEXTBOOK_SERVER);
+    assert_eq!(client, TEXTBOOK_CLIENT);
 }
 
 /// Every failure a user can cause: exactly one line on stderr, naming the

@@ -64,7 +64,10 @@ fn server_addr(events: &[Event]) -> String {
     events
         .iter()
         .find_map(|e| match &e.kind {
-            EventKind::Printed { line } => line.strip_prefix("Listening at ").map(str::to_owned),
+            EventKind::Printed { line } => line
+                .strip_prefix("Listening at ")
+                .and_then(tcpstep_relay::pair::PyAddr::parse)
+                .map(|a| a.to_string()),
             _ => None,
         })
         .expect("the server listens")

@@ -74,10 +74,10 @@ async fn stepping_the_classic_exchange_in_the_browser() {
             let server_back = browser
                 .texts(".terminal.server .line")
                 .iter()
-                .filter(|l| *l == "Waiting to accept a new connection")
+                .filter(|l| *l == "Waiting for a new connection")
                 .count()
                 == 2;
-            if terminal.contains("The server said b'Goodbye, client!'") && server_back {
+            if terminal.contains("Server:  b'Goodbye, client!'") && server_back {
                 break;
             }
             assert!(presses < 200, "the exchange did not finish: {terminal}");
@@ -155,9 +155,10 @@ async fn stepping_the_classic_exchange_in_the_browser() {
             .cloned()
             .unwrap_or_default();
         let client_addr = client_line
-            .strip_prefix("Client has been assigned socket name ")
+            .strip_prefix("Client has been assigned the socket:  ")
+            .and_then(tcpstep_relay::pair::PyAddr::parse)
             .expect("the client's first line")
-            .to_owned();
+            .to_string();
         assert!(
             accepted.contains(&format!("{server_addr} ⇄ {client_addr}")),
             "{accepted}"
@@ -169,7 +170,7 @@ async fn stepping_the_classic_exchange_in_the_browser() {
         assert!(recv.contains("16 of 16 bytes"), "{recv}");
         assert!(browser
             .text(".terminals")
-            .contains("The server said b'Goodbye, client!'"));
+            .contains("Server:  b'Goodbye, client!'"));
         browser.screenshot()
     })
     .await
@@ -233,9 +234,16 @@ async fn a_saved_trace_opens_with_no_relay() {
             .texts(".call.server")
             .iter()
             .any(|c| c.contains("socket()")));
-        // Back in time, the source shows where the server was then.
+        // Back in time, the source shows where the server was then: in the
+        // Python first, and in the Rust that ran, a click away.
         let then = browser.text(".source-block.server figcaption");
-        assert!(then.contains("server.rs"), "{then:?}");
+        assert!(then.contains("tcp_pair.py"), "{then:?}");
+        browser.click("#source-tab-rust");
+        browser.wait_for("the Rust", |b| {
+            b.text(".source-block.server figcaption")
+                .contains("server.rs")
+        });
+        browser.click("#source-tab-python");
         browser.run(
             "document.querySelectorAll('.timeline button')[3].click();",
             serde_json::json!([]),
@@ -350,6 +358,166 @@ async fn findings_the_stream_and_the_exports_of_a_real_trace() {
         let mermaid_text = mermaid[1].as_str().unwrap_or_default();
         assert!(mermaid_text.starts_with("sequenceDiagram\n"), "{mermaid_text}");
         assert!(mermaid_text.contains("client0->>server: SYN"), "{mermaid_text}");
+    })
+    .await
+    .expect("the browser thread");
+}
+
+/// The classic exchange stepped in the page, read as the chapter's reader
+/// reads it: the Python tab first, its lines marked as each program gets
+/// to them (the server's accept while it waits and while it sleeps, the
+/// client's connect), and the terminals showing the textbook's lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the page served and chromedriver: cargo xtask test runs it"]
+async fn the_python_tab_and_the_textbooks_lines() {
+    use tcpstep_relay::pair::PyAddr;
+
+    let page = page_url();
+    let origin = page.trim_end_matches('/').to_owned();
+    let relay = Relay::start_with(tcpstep_relay::feed::LIVE_BUFFER, &[&origin]).await;
+    let server_addr: std::net::SocketAddr = relay
+        .host
+        .feed()
+        .session()
+        .server_addr
+        .parse()
+        .expect("the session's server address");
+    let url = format!("{page}?relay={}", relay.url);
+    tokio::task::spawn_blocking(move || {
+        let browser = Browser::start();
+        browser.goto(&url);
+        browser.wait_for("the page to connect", |b| b.text(".link") == "Live");
+        browser.wait_for("the server's first call", |b| {
+            !b.texts(".source-block.server").is_empty()
+        });
+
+        // Python is the first tab, and the one shown.
+        let tabs = browser.texts(".source [role=tab]");
+        assert_eq!(tabs, ["Python", "Rust (what really runs)"]);
+        let selected = browser.run(
+            "return [...document.querySelectorAll('.source [role=tab]')].map(t => t.getAttribute('aria-selected'));",
+            serde_json::json!([]),
+        );
+        assert_eq!(selected, serde_json::json!(["true", "false"]));
+
+        // A program's caption, and its marked line without the line number.
+        let at = |b: &Browser, program: &str| -> (String, String) {
+            let caption = b.text(&format!(".source-block.{program} figcaption"));
+            let line = b
+                .run(
+                    "const l = document.querySelector(arguments[0]); \
+                     return l ? [...l.childNodes].filter(n => !(n.classList && n.classList.contains('ln'))).map(n => n.textContent).join('') : '';",
+                    serde_json::json!([format!(".source-block.{program} .src-line.current")]),
+                )
+                .as_str()
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            (caption, line)
+        };
+        // Presses `Step PROGRAM` until `done` holds, each press waiting
+        // for the page to show that program's next call.
+        let step_until = |program: &str, actor: &str, what: &str, done: &dyn Fn(&(String, String)) -> bool| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            let mut presses = 0;
+            loop {
+                let now = at(&browser, program);
+                if done(&now) {
+                    return now;
+                }
+                assert!(
+                    presses < 20 && std::time::Instant::now() < deadline,
+                    "{actor} never got to {what}: at {now:?}"
+                );
+                let pressed = browser.run(
+                    "const b = [...document.querySelectorAll('.controls button')].find(b => b.textContent.trim() == arguments[0]); \
+                     if (!b || b.disabled) return false; b.click(); return true;",
+                    serde_json::json!([format!("Step {actor}")]),
+                );
+                if pressed == serde_json::json!(true) {
+                    presses += 1;
+                    browser.wait_for("the step to show", |b| at(b, program) != now);
+                } else {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+            }
+        };
+        let accept = "sc, sockname = sock.accept()";
+        let (caption, _) = step_until("server", "server", "accept", &|(c, l): &(String, String)| {
+            l == accept && c.contains("waits before this call")
+        });
+        assert!(caption.starts_with("server waits before this call (tcp_pair.py:"), "{caption}");
+        // Released, accept() sleeps in the kernel: the same line, marked asleep.
+        let (caption, line) = step_until("server", "server", "accept asleep", &|(c, _): &(String, String)| {
+            c.contains("is asleep in this call")
+        });
+        assert_eq!(line, accept, "{caption}");
+        // The client, at its connect.
+        let (caption, _) = step_until("client", "client 0", "connect", &|(c, l): &(String, String)| {
+            l == "sock.connect((host, port))" && c.contains("waits before this call")
+        });
+        assert!(caption.starts_with("client 0 waits before this call (tcp_pair.py:"), "{caption}");
+        // Connected: accept() has returned, and the server moved on.
+        step_until("client", "client 0", "its send", &|(_, l): &(String, String)| l == "sock.sendall(message)");
+        browser.wait_for("accept to return", |b| at(b, "server").1 != accept);
+
+        // Press Step until the client has its reply and the server waits again.
+        let mut presses = 0;
+        loop {
+            let server = browser.texts(".terminal.server .line");
+            let client = browser.texts(".terminal.client .line");
+            if client.len() == 2 && server.len() == 8 {
+                break;
+            }
+            assert!(presses < 100, "the exchange did not finish: {server:?} {client:?}");
+            let pressed = browser.run(
+                "const b = document.querySelector('.controls button'); \
+                 if (b.disabled) return false; b.click(); return true;",
+                serde_json::json!([]),
+            );
+            if pressed == serde_json::json!(true) {
+                presses += 1;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(60));
+        }
+
+        // The terminals: the textbook's lines exactly, addresses as Python prints them.
+        let client = browser.texts(".terminal.client .line");
+        let client_addr = client[0]
+            .strip_prefix("Client has been assigned the socket:  ")
+            .and_then(PyAddr::parse)
+            .unwrap_or_else(|| panic!("the client's first line: {client:?}"));
+        let (server, from) = (PyAddr(server_addr), PyAddr(client_addr));
+        assert_eq!(
+            client,
+            [
+                format!("Client has been assigned the socket:  {from}"),
+                "Server:  b'Goodbye, client!'".to_owned(),
+            ]
+        );
+        assert_eq!(
+            browser.texts(".terminal.server .line"),
+            [
+                format!("Listening at {server}"),
+                "Waiting for a new connection".to_owned(),
+                format!("Connection from {from}"),
+                format!("  Socket name: {server}"),
+                format!("  Socket peer: {from}"),
+                "  message from client: b'Greetings, serve'".to_owned(),
+                "  Closing socket".to_owned(),
+                "Waiting for a new connection".to_owned(),
+            ]
+        );
+        // The server is back in accept, asleep: marked so in the Python.
+        let (caption, line) = at(&browser, "server");
+        assert_eq!(line, accept, "{caption}");
+
+        // The Rust that really runs, one click away, marks the same moment.
+        browser.click("#source-tab-rust");
+        browser.wait_for("the Rust", |b| {
+            b.text(".source-block.server figcaption").contains("server.rs")
+        });
+        assert!(at(&browser, "server").1.contains("accept"), "{:?}", at(&browser, "server"));
     })
     .await
     .expect("the browser thread");

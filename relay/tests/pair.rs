@@ -9,7 +9,8 @@ use std::{
 
 use protocol::classic::{GREETING, REPLY};
 use tcpstep_relay::pair::{
-    self, ClientConfig, Observer, PairError, RecvIteration, SendIteration, Server, ServerConfig,
+    self, ClientConfig, Observer, PairError, PyAddr, RecvIteration, SendIteration, Server,
+    ServerConfig,
 };
 
 /// Keeps everything the pair reports.
@@ -72,26 +73,28 @@ fn the_pair_completes_the_exchange_and_prints_the_classic_lines() {
     result.expect("the server served the connection");
 
     let client_addr = client_rec.lines[0]
-        .strip_prefix("Client has been assigned socket name ")
-        .expect("the client's first line names its address")
-        .to_owned();
+        .strip_prefix("Client has been assigned the socket:  ")
+        .and_then(PyAddr::parse)
+        .expect("the client's first line names its address");
+    let (client_addr, addr) = (PyAddr(client_addr), PyAddr(addr));
+    // Python's own lines, its tuples and byte strings included.
     assert_eq!(
         client_rec.lines,
         [
-            format!("Client has been assigned socket name {client_addr}"),
-            "The server said b'Goodbye, client!'".to_owned(),
+            format!("Client has been assigned the socket:  {client_addr}"),
+            "Server:  b'Goodbye, client!'".to_owned(),
         ]
     );
     assert_eq!(
         server_rec.lines,
         [
             format!("Listening at {addr}"),
-            "Waiting to accept a new connection".to_owned(),
-            format!("We have accepted a connection from {client_addr}"),
+            "Waiting for a new connection".to_owned(),
+            format!("Connection from {client_addr}"),
             format!("  Socket name: {addr}"),
             format!("  Socket peer: {client_addr}"),
-            "  Incoming sixteen-octet message: b'Greetings, serve'".to_owned(),
-            "  Reply sent, socket closed".to_owned(),
+            "  message from client: b'Greetings, serve'".to_owned(),
+            "  Closing socket".to_owned(),
         ]
     );
     // Each side's loops account for exactly the bytes the design fixes.
@@ -140,7 +143,7 @@ fn recv_all_loops_when_the_greeting_arrives_a_byte_at_a_time() {
     assert_eq!(have, 16);
     assert!(rec
         .lines
-        .contains(&"  Incoming sixteen-octet message: b'Greetings, serve'".to_owned()));
+        .contains(&"  message from client: b'Greetings, serve'".to_owned()));
 }
 
 #[test]

@@ -10,12 +10,14 @@ mod expert;
 mod explain;
 pub mod export;
 pub mod ladder;
+mod python;
 mod stream;
 mod view;
 pub mod words;
 
 pub use expert::{examine, examine_all, Finding, Severity, RULES};
 pub use explain::{explain, explain_all, Note};
+pub use python::python_line;
 pub use stream::{latest_streams, streams, Chunk, Selected, Stream};
 pub use view::{ActorStatus, CallView, Line, Mark, RecvAllView, SocketView, Turn, View};
 

@@ -11,7 +11,7 @@ use super::{
     recv_all, send_all,
     server::{done, new_socket, set_buffers, sockname},
     traced::traced,
-    ByteString, CallError, ClientConfig, Connection, Observer, PairError,
+    ByteString, CallError, ClientConfig, Connection, Observer, PairError, PyAddr,
 };
 
 /// Turns `host` and `port` into the address the client connects to.
@@ -60,7 +60,10 @@ pub fn client(
     )
     .map_err(err("connect"))?;
     let local = sockname(&socket, observer, addr)?;
-    observer.line(&format!("Client has been assigned socket name {local}"));
+    observer.line(&format!(
+        "Client has been assigned the socket:  {}",
+        PyAddr(local)
+    ));
     let conn = Connection::new(socket, local, addr);
 
     match config.chunk {
@@ -81,7 +84,7 @@ pub fn client(
     let reply = match config.expects {
         Some(n) => {
             let reply = recv_all(&conn, n, observer)?;
-            observer.line(&format!("The server said {}", ByteString(&reply)));
+            observer.line(&format!("Server:  {}", ByteString(&reply)));
             Some(reply)
         }
         None => None,

@@ -78,11 +78,3 @@ impl Default for ClientConfig {
         }
     }
 }
-
-/// How the server announces what it read: "sixteen-octet" as in the textbook.
-pub fn octets(n: usize) -> String {
-    match n {
-        16 => "sixteen-octet".to_owned(),
-        n => format!("{n}-octet"),
-    }
-}

@@ -7,11 +7,18 @@
 //! what the kernel does in response is exactly what a learner's own program
 //! would meet.
 //!
+//! The same pair in Python, as the chapter writes it, is
+//! `protocol/python/tcp_pair.py`: each call made here has its line there
+//! (`protocol::python::TABLE`), and the lines printed here are the ones
+//! Python prints, tuples and byte strings included ([`PyAddr`], [`ByteString`]).
+//! Change one and change the other.
+//!
 //! Everything the programs do goes past an [`Observer`]: each socket call
 //! before and after it is made, each turn of the `recv_all` and `send_all`
 //! loops, each printed line. The terminal commands print the lines; a session
 //! turns all of it into events and holds each call until a viewer steps it.
 
+mod address;
 mod byte_string;
 mod client;
 mod config;
@@ -22,6 +29,7 @@ mod traced;
 
 use std::{io, os::fd::RawFd, panic::Location};
 
+pub use address::PyAddr;
 pub use byte_string::ByteString;
 pub use client::{client, resolve};
 pub use config::{ClientConfig, ServerConfig};

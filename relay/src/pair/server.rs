@@ -11,8 +11,8 @@ use protocol::{Call, CallResult};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::{
-    config::octets, recv_all_slowly, send_all, traced::traced, ByteString, CallError, Connection,
-    Observer, PairError, ServerConfig,
+    recv_all_slowly, send_all, traced::traced, ByteString, CallError, Connection, Observer,
+    PairError, PyAddr, ServerConfig,
 };
 
 /// A listening socket, as the classic server sets it up.
@@ -59,7 +59,7 @@ impl Server {
         let listen = Call::Listen { backlog };
         traced(observer, fd, listen, || listener.listen(backlog), done).map_err(err("listen"))?;
         let local = sockname(&listener, observer, addr)?;
-        observer.line(&format!("Listening at {local}"));
+        observer.line(&format!("Listening at {}", PyAddr(local)));
         Ok(Server {
             listener,
             local,
@@ -85,30 +85,23 @@ impl Server {
         if !self.config.accept_pause.is_zero() {
             observer.pause(self.config.accept_pause);
         }
-        observer.line("Waiting to accept a new connection");
+        observer.line("Waiting for a new connection");
         let (socket, from) = self.accept(observer)?;
-        observer.line(&format!("We have accepted a connection from {from}"));
+        observer.line(&format!("Connection from {}", PyAddr(from)));
         let local = sockname(&socket, observer, from)?;
-        observer.line(&format!("  Socket name: {local}"));
+        observer.line(&format!("  Socket name: {}", PyAddr(local)));
         let peer = peername(&socket, observer, from)?;
-        observer.line(&format!("  Socket peer: {peer}"));
+        observer.line(&format!("  Socket peer: {}", PyAddr(peer)));
         let conn = Connection::new(socket, local, peer);
 
         let expected = self.config.expected;
         let message = recv_all_slowly(&conn, expected, self.config.read_pause, observer)?;
-        observer.line(&format!(
-            "  Incoming {} message: {}",
-            octets(expected),
-            ByteString(&message)
-        ));
+        observer.line(&format!("  message from client: {}", ByteString(&message)));
         if self.config.replies {
             send_all(&conn, &self.config.reply, observer)?;
         }
         conn.close(observer)?;
-        observer.line(match self.config.replies {
-            true => "  Reply sent, socket closed",
-            false => "  Socket closed without a reply",
-        });
+        observer.line("  Closing socket");
         Ok(())
     }
 
