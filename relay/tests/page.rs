@@ -441,6 +441,20 @@ async fn the_page_passes_axe_core_through_the_classic_exchange() {
                 .contains(&format!("after event {middle} of"))
         });
         support::axe::assert_accessible(&browser, &axe, &format!("looking back at event {middle}"));
+
+        // The whole exchange again, for a reader whose system asks for dark colours.
+        browser.prefer_color_scheme("dark");
+        let dark = browser.run(
+            "return matchMedia('(prefers-color-scheme: dark)').matches;",
+            serde_json::json!([]),
+        );
+        assert_eq!(dark, serde_json::json!(true), "the dark scheme is not in effect");
+        browser.run(
+            "document.querySelectorAll('.timeline button')[3].click();",
+            serde_json::json!([]),
+        ); // ▶▶, the end
+        browser.wait_for("the end again", |b| b.text(".timeline .position").contains("live"));
+        support::axe::assert_accessible(&browser, &axe, "after the classic exchange, in dark colours");
     })
     .await
     .expect("the browser thread");

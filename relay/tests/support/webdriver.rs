@@ -210,6 +210,16 @@ impl Browser {
         self.session_call("POST", "/actions", Some(actions));
     }
 
+    /// Emulates the reader's colour-scheme preference (`"dark"` or
+    /// `"light"`), through Chromium's DevTools protocol.
+    pub fn prefer_color_scheme(&self, scheme: &str) {
+        let media = json!({
+            "cmd": "Emulation.setEmulatedMedia",
+            "params": {"features": [{"name": "prefers-color-scheme", "value": scheme}]}
+        });
+        self.session_call("POST", "/goog/cdp/execute", Some(media));
+    }
+
     /// The role and the name a screen reader is given for the first element
     /// matching `css`, as the browser computes them.
     pub fn accessible(&self, css: &str) -> (String, String) {
