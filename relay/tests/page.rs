@@ -346,9 +346,9 @@ fn classic_exchange_done(events: &[protocol::Event]) -> bool {
 
 /// Every learner, not only a sighted one with a mouse: axe-core finds no
 /// serious or critical violation on the page stepped through the classic
-/// exchange, nor with a segment inspected, nor looking back at the middle;
-/// and the ladder's rows are reached with Tab, named to a screen reader as
-/// buttons, and opened with Enter.
+/// exchange, nor with a segment inspected, nor looking back at the middle,
+/// nor in dark colours; and the ladder's rows are reached with Tab, named to
+/// a screen reader as buttons, and opened with Enter.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the page served, chromedriver and axe-core: cargo xtask test runs it"]
 async fn the_page_passes_axe_core_through_the_classic_exchange() {
@@ -405,18 +405,38 @@ async fn the_page_passes_axe_core_through_the_classic_exchange() {
         browser.press("\u{E004}"); // Tab
         let focused = browser.run(
             "const e = document.activeElement; \
-             return [!!e.closest('.ladder svg'), e.getAttribute('role'), e.getAttribute('aria-label')];",
+             return [!!e.closest('.ladder svg'), e.getAttribute('role'), \
+             e.getAttribute('aria-label')];",
             serde_json::json!([]),
         );
-        assert_eq!(focused[0], serde_json::json!(true), "Tab did not reach the ladder: {focused}");
+        assert_eq!(
+            focused[0],
+            serde_json::json!(true),
+            "Tab did not reach the ladder: {focused}"
+        );
         assert_eq!(focused[1], "button", "{focused}");
-        // ...which a screen reader is given as a button with a name...
+        // ...which a screen reader is given as a button with a name, inside a
+        // group (an image's insides would be hidden from it)...
+        let (role, name) = browser.accessible(".ladder svg");
+        assert_eq!(role, "group", "the ladder's computed role (named {name:?})");
+        assert!(
+            name.starts_with("Ladder"),
+            "the ladder's computed name: {name:?}"
+        );
         let (role, name) = browser.accessible(".ladder svg [role=button]");
-        assert_eq!(role, "button", "the first row's computed role (named {name:?})");
-        assert!(name.starts_with("Inspect "), "the first row's computed name: {name:?}");
+        assert_eq!(
+            role, "button",
+            "the first row's computed role (named {name:?})"
+        );
+        assert!(
+            name.starts_with("Inspect "),
+            "the first row's computed name: {name:?}"
+        );
         // ...and Enter, from the keyboard, inspects.
         browser.press("\u{E007}"); // Enter
-        browser.wait_for("the inspector, opened by Enter", |b| !b.text(".inspector").is_empty());
+        browser.wait_for("the inspector, opened by Enter", |b| {
+            !b.text(".inspector").is_empty()
+        });
 
         // A segment inspected, reached from the keyboard: the inspector's fields.
         browser.run(
@@ -432,7 +452,8 @@ async fn the_page_passes_axe_core_through_the_classic_exchange() {
         // Looking back at the middle of the exchange.
         let middle = total / 2;
         browser.run(
-            "const i = document.querySelector('.timeline .goto input'); i.value = String(arguments[0]); \
+            "const i = document.querySelector('.timeline .goto input'); \
+             i.value = String(arguments[0]); \
              i.dispatchEvent(new Event('change', {bubbles: true}));",
             serde_json::json!([middle]),
         );
@@ -448,13 +469,23 @@ async fn the_page_passes_axe_core_through_the_classic_exchange() {
             "return matchMedia('(prefers-color-scheme: dark)').matches;",
             serde_json::json!([]),
         );
-        assert_eq!(dark, serde_json::json!(true), "the dark scheme is not in effect");
+        assert_eq!(
+            dark,
+            serde_json::json!(true),
+            "the dark scheme is not in effect"
+        );
         browser.run(
             "document.querySelectorAll('.timeline button')[3].click();",
             serde_json::json!([]),
         ); // ▶▶, the end
-        browser.wait_for("the end again", |b| b.text(".timeline .position").contains("live"));
-        support::axe::assert_accessible(&browser, &axe, "after the classic exchange, in dark colours");
+        browser.wait_for("the end again", |b| {
+            b.text(".timeline .position").contains("live")
+        });
+        support::axe::assert_accessible(
+            &browser,
+            &axe,
+            "after the classic exchange, in dark colours",
+        );
     })
     .await
     .expect("the browser thread");
