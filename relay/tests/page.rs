@@ -522,3 +522,165 @@ async fn the_python_tab_and_the_textbooks_lines() {
     .await
     .expect("the browser thread");
 }
+
+/// Whether the classic exchange is over, by the relay's own events: the
+/// client has ended and the server sleeps in its second accept().
+fn classic_exchange_done(events: &[protocol::Event]) -> bool {
+    use protocol::{Actor, EventKind};
+    let client_ended = events.iter().any(|e| {
+        matches!(e.actor, Actor::Client(_)) && matches!(e.kind, EventKind::ActorEnded { .. })
+    });
+    let accepts_asleep = events
+        .iter()
+        .filter(|e| e.actor == Actor::Server)
+        .filter(|e| matches!(&e.kind, EventKind::CallBlocked { call } if call.name() == "accept"))
+        .count();
+    client_ended && accepts_asleep >= 2
+}
+
+/// Every learner, not only a sighted one with a mouse: axe-core finds no
+/// serious or critical violation on the page stepped through the classic
+/// exchange, nor with a segment inspected, nor looking back at the middle,
+/// nor in dark colours; and the ladder's rows are reached with Tab, named to
+/// a screen reader as buttons, and opened with Enter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the page served, chromedriver and axe-core: cargo xtask test runs it"]
+async fn the_page_passes_axe_core_through_the_classic_exchange() {
+    let axe = support::axe::script();
+    let page = page_url();
+    let origin = page.trim_end_matches('/').to_owned();
+    let relay = Relay::start_with(tcpstep_relay::feed::LIVE_BUFFER, &[&origin]).await;
+    let capture = relay.host.hello(relay.host.feed().session()).capture;
+    assert!(
+        capture.enabled,
+        "this test inspects segments, which needs capture: {}",
+        capture.reason
+    );
+    let feed = relay.host.feed().clone();
+    let url = format!("{page}?relay={}", relay.url);
+
+    tokio::task::spawn_blocking(move || {
+        let browser = Browser::start();
+        browser.goto(&url);
+        browser.wait_for("the page to connect", |b| b.text(".link") == "Live");
+
+        // Step until the relay says the exchange is over, then until the page has it all.
+        let mut presses = 0;
+        while !classic_exchange_done(&feed.events()) {
+            assert!(presses < 200, "the exchange did not finish");
+            let enabled = browser
+                .run(
+                    "return !document.querySelector('.controls button').disabled;",
+                    serde_json::json!([]),
+                )
+                .as_bool()
+                .unwrap_or(false);
+            if enabled {
+                browser.click(".controls button");
+                presses += 1;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(60));
+        }
+        let total = feed.events().len();
+        browser.wait_for("the page to show every event", |b| {
+            b.text(".timeline .position")
+                .split(' ')
+                .next()
+                .and_then(|n| n.parse::<usize>().ok())
+                .is_some_and(|n| n >= total)
+        });
+        support::axe::assert_accessible(&browser, &axe, "after the classic exchange");
+
+        // Tab from the last control before the ladder's rows lands on its first row...
+        browser.run(
+            "document.querySelector('.ladder .exports button:last-of-type').focus();",
+            serde_json::json!([]),
+        );
+        browser.press("\u{E004}"); // Tab
+        let focused = browser.run(
+            "const e = document.activeElement; \
+             return [!!e.closest('.ladder svg'), e.getAttribute('role'), \
+             e.getAttribute('aria-label')];",
+            serde_json::json!([]),
+        );
+        assert_eq!(
+            focused[0],
+            serde_json::json!(true),
+            "Tab did not reach the ladder: {focused}"
+        );
+        assert_eq!(focused[1], "button", "{focused}");
+        // ...which a screen reader is given as a button with a name, inside a
+        // group (an image's insides would be hidden from it)...
+        let (role, name) = browser.accessible(".ladder svg");
+        assert_eq!(role, "group", "the ladder's computed role (named {name:?})");
+        assert!(
+            name.starts_with("Ladder"),
+            "the ladder's computed name: {name:?}"
+        );
+        let (role, name) = browser.accessible(".ladder svg [role=button]");
+        assert_eq!(
+            role, "button",
+            "the first row's computed role (named {name:?})"
+        );
+        assert!(
+            name.starts_with("Inspect "),
+            "the first row's computed name: {name:?}"
+        );
+        // ...and Enter, from the keyboard, inspects.
+        browser.press("\u{E007}"); // Enter
+        browser.wait_for("the inspector, opened by Enter", |b| {
+            !b.text(".inspector").is_empty()
+        });
+
+        // A segment inspected, reached from the keyboard: the inspector's fields.
+        browser.run(
+            "document.querySelector('.seg.syn').focus();",
+            serde_json::json!([]),
+        );
+        browser.press("\u{E007}");
+        browser.wait_for("the SYN inspected", |b| {
+            b.text(".inspector").contains("sequence number")
+        });
+        support::axe::assert_accessible(&browser, &axe, "with the SYN inspected");
+
+        // Looking back at the middle of the exchange.
+        let middle = total / 2;
+        browser.run(
+            "const i = document.querySelector('.timeline .goto input'); \
+             i.value = String(arguments[0]); \
+             i.dispatchEvent(new Event('change', {bubbles: true}));",
+            serde_json::json!([middle]),
+        );
+        browser.wait_for("the middle", |b| {
+            b.text(".timeline .position")
+                .contains(&format!("after event {middle} of"))
+        });
+        support::axe::assert_accessible(&browser, &axe, &format!("looking back at event {middle}"));
+
+        // The whole exchange again, for a reader whose system asks for dark colours.
+        browser.prefer_color_scheme("dark");
+        let dark = browser.run(
+            "return matchMedia('(prefers-color-scheme: dark)').matches;",
+            serde_json::json!([]),
+        );
+        assert_eq!(
+            dark,
+            serde_json::json!(true),
+            "the dark scheme is not in effect"
+        );
+        browser.run(
+            "document.querySelectorAll('.timeline button')[3].click();",
+            serde_json::json!([]),
+        ); // ▶▶, the end
+        browser.wait_for("the end again", |b| {
+            b.text(".timeline .position").contains("live")
+        });
+        support::axe::assert_accessible(
+            &browser,
+            &axe,
+            "after the classic exchange, in dark colours",
+        );
+    })
+    .await
+    .expect("the browser thread");
+}

@@ -22,7 +22,7 @@ usage: cargo xtask <command>
 
 commands:
   setup   install the wasm target, trunk, wasm-bindgen-cli, wasm-opt,
-          Chromium and chromedriver, and libpcap, where missing
+          Chromium and chromedriver, libpcap and axe-core, where missing
   dev     set up, then run the visualiser and open it in a browser
   test    set up, then run every check and test (what CI runs)
   bench   set up, then run the benchmarks; report in target/artifacts/bench.md";

@@ -4,8 +4,14 @@
 //! toolchain facts): trunk 0.21 (0.22 needs a newer rustc), wasm-bindgen-cli at
 //! exactly the version in Cargo.lock (trunk runs offline and will not fetch
 //! one), and binaryen's wasm-opt from npm (Debian's is too old).
+//!
+//! axe-core, the accessibility checker the page tests inject into the page,
+//! comes from npm too, at one pinned version: a newer axe brings new rules,
+//! and a test that starts failing should be a change someone chose. It goes
+//! into a folder of the project's own (under `target/`), not the system's, so
+//! no other project's axe can stand in for it and no root is needed.
 
-use std::{fs, process::Command};
+use std::{fs, path::PathBuf, process::Command};
 
 use anyhow::{bail, Context, Result};
 
@@ -13,6 +19,8 @@ use crate::cmd::{exec, probe, step};
 
 pub const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_MIN: u32 = 132;
+/// The axe-core release whose rules the page tests hold the page to.
+const AXE_VERSION: &str = "4.14.1";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// Debian packages: the browser and its driver for the page tests, libpcap for capture.
 const APT_PACKAGES: &[(&str, &str)] = &[
@@ -84,7 +92,59 @@ pub fn run() -> Result<()> {
             ]))
         },
     )?;
+    ensure(
+        &format!("axe-core {AXE_VERSION} (accessibility rules for the page tests)"),
+        || {
+            let package = fs::read_to_string(axe_dir().join("package.json")).ok()?;
+            let v = package_version(&package)?;
+            (v == AXE_VERSION && axe_script().is_file())
+                .then(|| format!("{v} in {}", axe_dir().display()))
+        },
+        || {
+            let prefix = npm_prefix();
+            fs::create_dir_all(&prefix)
+                .with_context(|| format!("creating {}", prefix.display()))?;
+            exec(
+                Command::new("npm")
+                    .arg("install")
+                    .arg("--prefix")
+                    .arg(&prefix)
+                    .args([
+                        "--no-audit",
+                        "--no-fund",
+                        &format!("axe-core@{AXE_VERSION}"),
+                    ]),
+            )
+        },
+    )?;
     Ok(())
+}
+
+/// The project's own npm folder: tools only the tests use, kept out of the system's.
+fn npm_prefix() -> PathBuf {
+    crate::root().join("target/tools/npm")
+}
+
+fn axe_dir() -> PathBuf {
+    npm_prefix().join("node_modules/axe-core")
+}
+
+/// axe-core's script, as the page tests inject it (xtask test passes its
+/// path in TCPSTEP_AXE_JS).
+pub fn axe_script() -> PathBuf {
+    axe_dir().join("axe.min.js")
+}
+
+/// The `"version"` of a package.json's text (the first one: npm writes the
+/// package's own version near the top, before any nested object has one).
+fn package_version(json: &str) -> Option<String> {
+    let after = &json[json.find("\"version\"")? + "\"version\"".len()..];
+    let value = after
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
+    Some(value[..value.find('"')?].to_owned())
 }
 
 /// Makes sure a tool is there: says what it found, or installs it and checks again.
@@ -189,6 +249,13 @@ mod tests {
             Some("0.2.130")
         );
         assert_eq!(lock_version(lock, "yew"), None);
+    }
+
+    #[test]
+    fn reads_a_package_json_version() {
+        let json = "{\n  \"name\": \"axe-core\",\n  \"version\" : \"4.14.1\",\n  \"x\": {\"version\": \"9\"}\n}";
+        assert_eq!(package_version(json).as_deref(), Some("4.14.1"));
+        assert_eq!(package_version("{\"name\": \"axe-core\"}"), None);
     }
 
     #[test]

@@ -44,7 +44,9 @@ pub fn run() -> Result<()> {
                 "--",
                 "--ignored",
             ])
-            .env("TCPSTEP_PAGE_URL", &serve.url),
+            .env("TCPSTEP_PAGE_URL", &serve.url)
+            // The accessibility test injects axe-core from where set-up put it.
+            .env("TCPSTEP_AXE_JS", setup::axe_script()),
     )?;
     println!(
         "screenshot: {}",

@@ -206,7 +206,7 @@ pub fn Ladder(props: &Props) -> Html {
             }
             <div class="ladder-scroll">
                 <svg viewBox={format!("0 {top} {WIDTH} {height}")} width={WIDTH.to_string()} height={height.to_string()}
-                     role="group" aria-label={format!("Ladder diagram: {} calls and segments, oldest first", rows.len())}>
+                     role="group" aria-label={format!("Ladder: {} calls and segments, oldest first, each a button to inspect it", rows.len())}>
                     <defs>
                         <marker id="arrowhead" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto-start-reverse">
                             <path d="M 0 0 L 10 5 L 0 10 z" />

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // each test file uses its own part of this
 
+pub mod axe;
 pub mod events;
 pub mod stepped;
 pub mod webdriver;

@@ -134,7 +134,6 @@ impl Browser {
 
     /// Runs `script` asynchronously: it ends by calling
     /// `arguments[arguments.length - 1](result)`. Waits up to 10 minutes.
-    #[allow(dead_code)] // used by the benchmarks only
     pub fn run_async(&self, script: &str, args: Value) -> Value {
         self.session_call("POST", "/timeouts", Some(json!({ "script": 600_000 })));
         self.session_call(
@@ -198,6 +197,40 @@ impl Browser {
     pub fn click(&self, css: &str) {
         let id = self.element(css);
         self.session_call("POST", &format!("/element/{id}/click"), Some(json!({})));
+    }
+
+    /// Presses and releases one key on the keyboard, as a person would
+    /// (WebDriver's key codes: "\u{E004}" is Tab, "\u{E007}" Enter).
+    pub fn press(&self, key: &str) {
+        let actions = json!({"actions": [{
+            "type": "key",
+            "id": "keyboard",
+            "actions": [{"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]
+        }]});
+        self.session_call("POST", "/actions", Some(actions));
+    }
+
+    /// Emulates the reader's colour-scheme preference (`"dark"` or
+    /// `"light"`), through Chromium's DevTools protocol.
+    pub fn prefer_color_scheme(&self, scheme: &str) {
+        let media = json!({
+            "cmd": "Emulation.setEmulatedMedia",
+            "params": {"features": [{"name": "prefers-color-scheme", "value": scheme}]}
+        });
+        self.session_call("POST", "/goog/cdp/execute", Some(media));
+    }
+
+    /// The role and the name a screen reader is given for the first element
+    /// matching `css`, as the browser computes them.
+    pub fn accessible(&self, css: &str) -> (String, String) {
+        let id = self.element(css);
+        let get = |what: &str| {
+            self.session_call("GET", &format!("/element/{id}/{what}"), None)
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        (get("computedrole"), get("computedlabel"))
     }
 
     /// Types `text` into the element (for a file input: the file's path).
