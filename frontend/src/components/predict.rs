@@ -14,6 +14,7 @@ use crate::{
     app::Snapshot,
     model::{
         predict::{question, Predictions, Question, Verdict},
+        words::call_text,
         Source,
     },
 };
@@ -125,17 +126,17 @@ fn verdict(v: &Verdict) -> Html {
         ("wrong", "✘ Not so")
     };
     let said = if v.right() {
-        String::new()
+        " —".to_owned()
     } else {
-        format!(": you said “{}”", q.label(v.guess))
+        format!(" — you said “{}”;", q.label(v.guess))
     };
     html! {
         <li class={classes!("verdict", class)}>
-            <span class="mark">{ format!("{mark}{said}") }</span>
+            <span class="mark">{ mark }</span>
             { format!(
-                " — the {}'s {}, really: {} ({}; events {}–{})",
+                "{said} the {}'s {}: {} ({}; events {}–{})",
                 q.actor,
-                crate::model::words::call_text(&q.call),
+                call_text(&q.call),
                 q.label(v.judged.truth),
                 v.judged.shown,
                 v.judged.released_seq,

@@ -236,7 +236,7 @@ impl Question {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Judged {
     pub truth: Answer,
-    /// What the events showed, in words: the call's result, the segments,
+    /// What the events showed, in words: what the call did, the segments,
     /// the state reported.
     pub shown: String,
     /// The seq of the released call's `call_entered`.
@@ -332,20 +332,16 @@ pub fn progress(q: &Question, after: &[Event]) -> Progress {
 /// The truth about a settled step, from its events (`step[0]` is the release).
 fn verdict(q: &Question, step: &[Event], finish: &Finish, settled_seq: u64) -> Judged {
     let released_seq = step.first().map_or(0, |e| e.seq);
-    let call = call_text(&q.call);
     let (truth, shown) = match q.kind {
         Kind::Outcome => match finish {
-            Finish::Asleep => (
-                Answer::Sleeps,
-                format!("{call} went to sleep in the kernel"),
-            ),
+            Finish::Asleep => (Answer::Sleeps, "it went to sleep in the kernel".to_owned()),
             Finish::Returned(result @ CallResult::Error { .. }) => (
                 Answer::Fails,
-                format!("{call} failed at once: {}", result_text(result)),
+                format!("it failed at once: {}", result_text(result)),
             ),
             Finish::Returned(result) => (
                 Answer::AtOnce,
-                format!("{call} returned at once: {}", result_text(result)),
+                format!("it returned at once: {}", result_text(result)),
             ),
         },
         Kind::Crossing => {
