@@ -463,12 +463,27 @@ async fn predicting_the_steps_of_the_classic_exchange() {
 #[ignore = "needs the page served and chromedriver: cargo xtask test runs it"]
 async fn an_embedded_course_page_opens_a_trace_served_beside_it() {
     let page = page_url();
-    let (trace, events) = saved_trace(protocol::Scenario::classic());
+    // Recorded here rather than by saved_trace, whose file another test
+    // of the classic exchange may be writing at the same moment.
+    let capture = tcpstep_relay::capture::status();
+    assert!(
+        capture.enabled,
+        "this test checks the wire: {}",
+        capture.reason
+    );
+    let rec = tcpstep_relay::record::record(
+        protocol::Scenario::classic(),
+        true,
+        std::time::Duration::from_secs(180),
+    )
+    .expect("record a session");
+    let events = rec.events.len();
     // The folder trunk serves: the page's own origin.
     let dist = std::env::var("TCPSTEP_PAGE_DIST")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"));
     let name = format!("embed-test-{}.jsonl", std::process::id());
+    /// The trace beside the page, taken away when the test ends.
     struct Served(PathBuf);
     impl Drop for Served {
         fn drop(&mut self) {
@@ -476,7 +491,7 @@ async fn an_embedded_course_page_opens_a_trace_served_beside_it() {
         }
     }
     let served = Served(dist.join(&name));
-    std::fs::copy(&trace.path, &served.0).expect("put the trace beside the page");
+    std::fs::write(&served.0, rec.json_lines()).expect("put the trace beside the page");
 
     tokio::task::spawn_blocking(move || {
         let browser = Browser::start();
