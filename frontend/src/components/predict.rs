@@ -60,8 +60,24 @@ pub fn Predict(props: &Props) -> Html {
     let score = format!("Score: {} right of {} asked", p.right(), p.asked());
     let live = model.is_live() && model.source == Source::Relay;
     let playing = matches!(model.mode(), Mode::Playing { .. });
-    let body = if p.pending.is_some() {
-        html! { <p class="judging">{ "Stepped: watching what the kernel does until the programs are still…" }</p> }
+    let body = if let Some(pending) = &p.pending {
+        if pending.released {
+            html! { <p class="judging">{ "Stepped: watching what the kernel does until the programs are still…" }</p> }
+        } else {
+            // The relay may have refused a step sent before the program took
+            // its place in line (its notice says so): send it again.
+            let actor = pending.question.actor;
+            let send = props.send.clone();
+            let again = Callback::from(move |_: MouseEvent| {
+                send.emit(Command::Step { actor: Some(actor) })
+            });
+            html! {
+                <p class="judging">
+                    { format!("Releasing the {actor}'s call… ") }
+                    <button class="choice" onclick={again}>{ "Step again" }</button>
+                </p>
+            }
+        }
     } else if !live {
         html! { <p class="why">{ "Predicting needs a live relay: a trace's events are all known already." }</p> }
     } else if playing {

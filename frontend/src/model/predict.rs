@@ -255,7 +255,9 @@ enum Finish {
 /// How far the events have answered a question.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Progress {
-    /// The step has not been released, or has not settled yet.
+    /// The call has not been released yet.
+    Unreleased,
+    /// The call has been released; the step has not settled yet.
     Open,
     /// The program went on with another call than the one asked about
     /// (the question was stale): there is nothing to judge.
@@ -269,7 +271,7 @@ pub enum Progress {
 pub fn judge(q: &Question, after: &[Event]) -> Option<Judged> {
     match progress(q, after) {
         Progress::Settled(judged) => Some(judged),
-        Progress::Open | Progress::Gone => None,
+        Progress::Unreleased | Progress::Open | Progress::Gone => None,
     }
 }
 
@@ -326,7 +328,10 @@ pub fn progress(q: &Question, after: &[Event]) -> Progress {
         };
         return Progress::Settled(verdict(q, &after[start..end.max(start + 1)], finish, e.seq));
     }
-    Progress::Open
+    match released {
+        Some(_) => Progress::Open,
+        None => Progress::Unreleased,
+    }
 }
 
 /// The truth about a settled step, from its events (`step[0]` is the release).
@@ -465,20 +470,35 @@ impl Verdict {
     }
 }
 
+/// A guess waiting for its step's verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub question: Question,
+    pub guess: Answer,
+    /// Whether the call has been released. A step sent the moment a
+    /// program reports its call can reach the relay before the program
+    /// has taken its place in line, and be refused: then it is sent again.
+    pub released: bool,
+}
+
 /// A session's predictions: the guess waiting for its step to settle, the
 /// verdicts so far (the score is theirs).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Predictions {
     /// The session these are about; another session starts afresh.
     session: Option<u64>,
-    pub pending: Option<(Question, Answer)>,
+    pub pending: Option<Pending>,
     pub verdicts: Vec<Verdict>,
 }
 
 impl Predictions {
     /// The learner answers `question` with `guess`; its step is about to be released.
     pub fn guess(&mut self, question: Question, guess: Answer) {
-        self.pending = Some((question, guess));
+        self.pending = Some(Pending {
+            question,
+            guess,
+            released: false,
+        });
     }
 
     /// Reads `session`'s events so far; judges the pending guess once its
@@ -491,7 +511,10 @@ impl Predictions {
             };
             return true;
         }
-        let Some((question, guess)) = &self.pending else {
+        let Some(Pending {
+            question, guess, ..
+        }) = &self.pending
+        else {
             return false;
         };
         let Some(after) = events.get(question.asked_at..) else {
@@ -499,7 +522,14 @@ impl Predictions {
             return true;
         };
         let judged = match progress(question, after) {
-            Progress::Open => return false,
+            Progress::Unreleased => return false,
+            Progress::Open => {
+                let released = self.pending.as_ref().is_some_and(|p| p.released);
+                if let Some(p) = self.pending.as_mut() {
+                    p.released = true;
+                }
+                return !released;
+            }
             Progress::Gone => {
                 self.pending = None;
                 return true;
