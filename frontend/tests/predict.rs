@@ -103,20 +103,17 @@ fn agrees_with_the_events(verdicts: &[Verdict], events: &[Event]) {
             "a step begins with its call released: {:?}",
             step[0]
         );
-        // The step has settled: every program waits, sleeps or has ended.
         if q.kind == Kind::Outcome {
+            // The call's own events (not a name look-up's that follows it).
             let own = |e: &&Event| e.actor == q.actor;
             let slept = step
                 .iter()
                 .filter(own)
-                .any(|e| matches!(e.kind, EventKind::CallBlocked { .. }));
+                .any(|e| matches!(&e.kind, EventKind::CallBlocked { call } if *call == q.call));
             let failed = step.iter().filter(own).any(|e| {
                 matches!(
                     &e.kind,
-                    EventKind::CallReturned {
-                        result: CallResult::Error { .. },
-                        ..
-                    }
+                    EventKind::CallReturned { call, result: CallResult::Error { .. } } if *call == q.call
                 )
             });
             let expected = if slept {
