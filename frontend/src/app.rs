@@ -1,4 +1,7 @@
-//! The root component: connects to the relay, keeps the model, lays out the panels.
+//! The root component: connects to the relay (or opens the trace the URL
+//! names), keeps the model, lays out the panels: all of them, or, embedded
+//! in a course page (`embed=1`), the ladder, the sockets, the step controls
+//! and what happened.
 
 use std::{
     cell::{Ref, RefCell},
@@ -8,18 +11,20 @@ use std::{
 use gloo_events::EventListener;
 use protocol::{Command, Mode};
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::KeyboardEvent;
 use yew::prelude::*;
 
 use crate::{
     components::{
         controls::Controls, expert::ExpertPanel, inspector::Inspector, ladder::Ladder,
-        recv_all::RecvAllPanel, sockets::SocketsBoard, source::SourcePanel, status::StatusBar,
-        stream::StreamPanel, tcp_states::TcpStates, terminal::Terminal, timeline::Timeline,
+        predict::Predict, recv_all::RecvAllPanel, sockets::SocketsBoard, source::SourcePanel,
+        status::StatusBar, stream::StreamPanel, tcp_states::TcpStates, terminal::Terminal,
+        timeline::Timeline,
     },
-    model::{Action, Model},
+    model::{Action, Model, Source},
     relay_link::RelayLink,
-    url::Params,
+    url::{trace_name, trace_url, Params},
 };
 
 /// The model as the page holds it: one model, changed in place by each
@@ -66,17 +71,67 @@ impl Snapshot {
     }
 }
 
+fn page_origin() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
+}
+
 fn page_params() -> Params {
-    let location = web_sys::window().map(|w| w.location());
-    let origin = location
-        .as_ref()
-        .and_then(|l| l.origin().ok())
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
-    let search = location
-        .as_ref()
-        .and_then(|l| l.search().ok())
-        .unwrap_or_default();
-    Params::parse(&origin, &search)
+    Params::parse(&page_origin(), &search)
+}
+
+/// Opens the trace `trace=` names, through the same action as "Open
+/// trace…": fetched from this page's origin only, or refused with why.
+fn open_trace_from_url(raw: &str, act: Callback<Action>) {
+    let url = match trace_url(&page_origin(), raw) {
+        Ok(url) => url,
+        Err(why) => return act.emit(Action::Garbled(why)),
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        match fetch_text(&url).await {
+            Ok(text) => act.emit(Action::OpenTrace {
+                name: trace_name(&url),
+                text,
+            }),
+            Err(why) => act.emit(Action::Garbled(why)),
+        }
+    });
+}
+
+/// The text at `url`, or what went wrong in words a course author can act on.
+async fn fetch_text(url: &str) -> Result<String, String> {
+    let window = web_sys::window().ok_or("there is no window to fetch the trace in")?;
+    let failed = |e: wasm_bindgen::JsValue| {
+        let why = e
+            .dyn_ref::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .or_else(|| e.as_string())
+            .unwrap_or_else(|| "the request failed".to_owned());
+        format!("cannot fetch the trace {url}: {why}")
+    };
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(failed)?
+        .dyn_into()
+        .map_err(|_| format!("fetching the trace {url} gave no response"))?;
+    if !response.ok() {
+        return Err(format!(
+            "cannot open the trace {url}: the server answered {} {}",
+            response.status(),
+            response.status_text()
+        ));
+    }
+    // A redirect may have led to another origin.
+    trace_url(&page_origin(), &response.url())?;
+    let text = JsFuture::from(response.text().map_err(failed)?)
+        .await
+        .map_err(failed)?;
+    text.as_string()
+        .ok_or_else(|| format!("the trace {url} is not text"))
 }
 
 #[component]
@@ -99,17 +154,28 @@ pub fn App() -> Html {
     let model = snapshot.get();
     let link = use_mut_ref(|| None::<RelayLink>);
     let speed = use_state(|| params.speed_ms);
+    let predicting = use_state(|| params.predict);
 
+    // A trace named in the URL replaces the relay: nothing to connect to.
     {
         let link = link.clone();
         let dispatcher = state.dispatcher();
         let url = params.relay.clone();
+        let trace = params.trace.clone();
         use_effect_with((), move |_| {
-            let batcher = crate::batch::Batcher::new(Callback::from(move |action| {
-                dispatcher.dispatch(action)
-            }));
-            let on_action = Callback::from(move |action| batcher.push(action));
-            *link.borrow_mut() = Some(RelayLink::open(url, on_action));
+            match trace {
+                Some(trace) => open_trace_from_url(
+                    &trace,
+                    Callback::from(move |action| dispatcher.dispatch(action)),
+                ),
+                None => {
+                    let batcher = crate::batch::Batcher::new(Callback::from(move |action| {
+                        dispatcher.dispatch(action)
+                    }));
+                    let on_action = Callback::from(move |action| batcher.push(action));
+                    *link.borrow_mut() = Some(RelayLink::open(url, on_action));
+                }
+            }
             move || drop(link.borrow_mut().take())
         });
     }
@@ -166,13 +232,15 @@ pub fn App() -> Html {
         });
     }
 
-    // `step=N` in the URL opens that moment, once the session has reached it.
+    // `step=N` in the URL opens that moment, once the session has reached
+    // it (with `trace=`, once the trace is open).
     {
         let done = use_mut_ref(|| false);
         let dispatcher = state.dispatcher();
         let step = params.step;
-        use_effect_with(model.events.len(), move |&len| {
-            if let Some(step) = step.filter(|&s| s <= len && !*done.borrow()) {
+        let ready = params.trace.is_none() || model.source != Source::Relay;
+        use_effect_with((model.events.len(), ready), move |&(len, ready)| {
+            if let Some(step) = step.filter(|&s| ready && s <= len && !*done.borrow()) {
                 *done.borrow_mut() = true;
                 dispatcher.dispatch(Action::Seek(Some(step)));
             }
@@ -199,7 +267,9 @@ pub fn App() -> Html {
         let send = send.clone();
         let playing = matches!(model.mode(), Mode::Playing { .. });
         let speed = *speed;
-        use_effect_with((playing, speed), move |_| {
+        // A trace has no relay to command.
+        let relay = params.trace.is_none();
+        use_effect_with((playing, speed, relay), move |_| {
             let listener = web_sys::window()
                 .and_then(|w| w.document())
                 .map(|document| {
@@ -207,7 +277,12 @@ pub fn App() -> Html {
                         let Some(key) = event.dyn_ref::<KeyboardEvent>() else {
                             return;
                         };
-                        if key.ctrl_key() || key.meta_key() || key.alt_key() || typing(event) {
+                        if !relay
+                            || key.ctrl_key()
+                            || key.meta_key()
+                            || key.alt_key()
+                            || typing(event)
+                        {
                             return;
                         }
                         let command = match key.key().as_str() {
@@ -238,14 +313,44 @@ pub fn App() -> Html {
         let dispatcher = state.dispatcher();
         Callback::from(move |_| dispatcher.dispatch(Action::Dismiss))
     };
+    let on_predict = {
+        let predicting = predicting.clone();
+        Callback::from(move |on| predicting.set(on))
+    };
+    let status = match &params.trace {
+        None => html! { <StatusBar model={snapshot.clone()} {on_dismiss} /> },
+        Some(_) => trace_status(&snapshot, on_dismiss),
+    };
+    // Stepping a relay's programs; a trace is stepped on the timeline.
+    let stepping = params.trace.is_none().then(|| {
+        html! {
+            <>
+                <Controls model={snapshot.clone()} send={send.clone()} speed={*speed} {on_speed} />
+                <Predict model={snapshot.clone()} send={send.clone()} on={*predicting} on_toggle={on_predict} />
+            </>
+        }
+    });
+    if params.embed {
+        return html! {
+            <div class="page embed">
+                { status }
+                { for stepping }
+                <Timeline model={snapshot.clone()} act={act.clone()} />
+                <main class="panels">
+                    <Ladder model={snapshot.clone()} act={act} />
+                    <SocketsBoard model={snapshot} />
+                </main>
+            </div>
+        };
+    }
     html! {
         <div class="page">
             <header class="masthead">
                 <h1>{ "tcpstep" }</h1>
                 <p class="tagline">{ "A real TCP connection, one system call at a time." }</p>
             </header>
-            <StatusBar model={snapshot.clone()} {on_dismiss} />
-            <Controls model={snapshot.clone()} send={send.clone()} speed={*speed} {on_speed} />
+            { status }
+            { for stepping }
             <Timeline model={snapshot.clone()} act={act.clone()} />
             <main class="panels">
                 <div class="main-column">
@@ -263,6 +368,34 @@ pub fn App() -> Html {
                 </div>
             </main>
         </div>
+    }
+}
+
+/// In place of the relay's status line, for a trace named in the URL:
+/// which trace, and anything that went wrong opening it.
+fn trace_status(snapshot: &Snapshot, on_dismiss: Callback<()>) -> Html {
+    let model = snapshot.get();
+    let text = match &model.source {
+        Source::Trace { name } => format!("Trace {name}: step through it on the timeline"),
+        Source::Relay if model.notice.is_some() => "The trace did not open".to_owned(),
+        Source::Relay => "Opening the trace…".to_owned(),
+    };
+    let notice = model.notice.as_ref().map(|text| {
+        let dismiss = on_dismiss.reform(|_: MouseEvent| ());
+        html! {
+            <div class="notice" role="alert">
+                <span>{ text.clone() }</span>
+                <button onclick={dismiss} aria-label="Dismiss this message">{ "×" }</button>
+            </div>
+        }
+    });
+    html! {
+        <section class="status" aria-label="Trace">
+            <div class="status-line">
+                <span class="link trace" role="status" aria-live="polite">{ text }</span>
+            </div>
+            { for notice }
+        </section>
     }
 }
 

@@ -5,7 +5,17 @@
 //! - `scenario=NAME`: the scenario to reset to on connecting, if another runs;
 //! - `autoplay=1`: start playing on connecting;
 //! - `speed=MS`: the play interval, in milliseconds;
-//! - `step=N`: open at the moment after event N (time travel), not live.
+//! - `step=N`: open at the moment after event N (time travel), not live;
+//! - `predict=1`: start in "Predict, then step" mode: before each step the
+//!   page asks what will happen, and the real events answer;
+//! - `trace=URL`: open the trace at URL (JSON lines, as Download or `relay
+//!   record` writes them) instead of connecting to a relay. Only a file
+//!   served beside the page (the same origin) is opened: a path such as
+//!   `traces/classic.jsonl`, or a full URL on this page's origin;
+//! - `embed=1`: a compact page for an iframe in a course page: the ladder,
+//!   the sockets, the step controls and what happened, the other panels
+//!   hidden. With `trace=`, a static `trunk build` plus trace files is a
+//!   whole course page, with no relay.
 
 /// The page's parameters, read once at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +25,10 @@ pub struct Params {
     pub autoplay: bool,
     pub speed_ms: u64,
     pub step: Option<usize>,
+    pub predict: bool,
+    /// `trace=` as given: check it with [`trace_url`] before fetching.
+    pub trace: Option<String>,
+    pub embed: bool,
 }
 
 /// The play interval when the URL names none.
@@ -38,19 +52,103 @@ impl Params {
             Some((_, host)) => format!("ws://{host}/ws"),
             None => "ws://127.0.0.1:9001/ws".to_owned(),
         };
+        let on = |key: &str| get(key).is_some_and(|v| v == "1" || v == "true");
         Params {
             relay: get("relay")
                 .filter(|r| !r.is_empty())
                 .unwrap_or(default_relay),
             scenario: get("scenario").filter(|s| !s.is_empty()),
-            autoplay: get("autoplay").is_some_and(|v| v == "1" || v == "true"),
+            autoplay: on("autoplay"),
             speed_ms: get("speed")
                 .and_then(|v| v.parse().ok())
                 .filter(|&ms| ms > 0)
                 .unwrap_or(DEFAULT_SPEED_MS),
             step: get("step").and_then(|v| v.parse().ok()),
+            predict: on("predict"),
+            trace: get("trace").filter(|t| !t.trim().is_empty()),
+            embed: on("embed"),
         }
     }
+}
+
+/// Where `trace=` points, if it is on the page's own `origin`
+/// (`http://host:port`): a path (`traces/a.jsonl`, `/course/a.jsonl`) or a
+/// full URL on that origin. Anything else is refused, saying why: a course
+/// page opens only traces served beside it (the browser would refuse
+/// another origin's file anyway, unless that server allowed it).
+///
+/// The URL parser's own leniency is followed: tabs and newlines are
+/// dropped and `\` counts as `/`, so `/\evil.example/x` is seen as the
+/// other host it names, not as a path.
+pub fn trace_url(origin: &str, raw: &str) -> Result<String, String> {
+    let cleaned: String = raw
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    let slashed = cleaned.replace('\\', "/");
+    if cleaned.is_empty() {
+        return Err(
+            "trace= names no file: give the path of a trace served beside this page".into(),
+        );
+    }
+    let page_scheme = origin.split_once("://").map_or("http", |(s, _)| s);
+    let (scheme, after) = match scheme_of(&slashed) {
+        Some(scheme) => (scheme.to_ascii_lowercase(), &slashed[scheme.len() + 1..]),
+        None if slashed.starts_with("//") => (page_scheme.to_owned(), slashed.as_str()),
+        // A path on this page's own origin.
+        None => return Ok(cleaned),
+    };
+    let refused = |theirs: &str| {
+        format!(
+            "trace={raw} is not on this page's origin ({origin}) but {theirs}: a page opens \
+             only traces served beside it. Put the file next to the page and give its path, \
+             e.g. ?trace=traces/classic.jsonl"
+        )
+    };
+    let Some(rest) = after.strip_prefix("//") else {
+        return Err(refused(&format!("a {scheme}: URL")));
+    };
+    let authority = rest
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let theirs = format!("{scheme}://{}", without_default_port(&scheme, &authority));
+    let ours = origin.to_ascii_lowercase();
+    if theirs == without_default_port(page_scheme, &ours) || theirs == ours {
+        Ok(cleaned)
+    } else {
+        Err(refused(&theirs))
+    }
+}
+
+/// The scheme of an absolute URL (`https` of `https://...`), if it has one.
+fn scheme_of(url: &str) -> Option<&str> {
+    let (scheme, _) = url.split_once(':')?;
+    let mut chars = scheme.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some(scheme)
+}
+
+/// `host:80` for http (and `host:443` for https) as the browser writes it: `host`.
+fn without_default_port<'a>(scheme: &str, authority: &'a str) -> &'a str {
+    let default = match scheme {
+        "http" | "ws" => ":80",
+        "https" | "wss" => ":443",
+        _ => return authority,
+    };
+    authority.strip_suffix(default).unwrap_or(authority)
+}
+
+/// The name to show for a trace: the last part of its path.
+pub fn trace_name(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    path.rsplit('/')
+        .find(|p| !p.is_empty())
+        .unwrap_or(path)
+        .to_owned()
 }
 
 /// Percent-decoding of a query component (`+` is a space); a `%` not
@@ -122,6 +220,58 @@ mod tests {
         assert_eq!(decode("a%2"), "a%2");
         assert_eq!(decode("100%"), "100%");
         assert_eq!(decode("a+b%21"), "a b!");
+    }
+
+    #[test]
+    fn predict_trace_and_embed_are_read() {
+        let p = Params::parse(
+            "http://h:1",
+            "?predict=1&trace=traces%2Fclassic.jsonl&embed=true",
+        );
+        assert!(p.predict && p.embed);
+        assert_eq!(p.trace.as_deref(), Some("traces/classic.jsonl"));
+        let none = Params::parse("http://h:1", "?trace=&embed=0");
+        assert!(!none.predict && !none.embed);
+        assert_eq!(none.trace, None);
+    }
+
+    #[test]
+    fn a_trace_is_opened_only_from_the_page_origin() {
+        let origin = "http://127.0.0.1:8080";
+        for ok in [
+            "classic.jsonl",
+            "traces/classic.jsonl",
+            "/course/classic.jsonl?v=2",
+            "http://127.0.0.1:8080/classic.jsonl",
+            "HTTP://127.0.0.1:8080/classic.jsonl",
+            "//127.0.0.1:8080/classic.jsonl",
+        ] {
+            assert!(trace_url(origin, ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            trace_url("http://example.org", "http://example.org:80/a.jsonl").as_deref(),
+            Ok("http://example.org:80/a.jsonl")
+        );
+        for refused in [
+            "http://127.0.0.1:9001/download/trace.jsonl",
+            "https://127.0.0.1:8080/classic.jsonl",
+            "http://evil.example/classic.jsonl",
+            "//evil.example/classic.jsonl",
+            "/\\evil.example/classic.jsonl",
+            "/\t/evil.example/classic.jsonl",
+            "http://user@127.0.0.1:8080/classic.jsonl",
+            "data:text/plain,{}",
+            "javascript:alert(1)",
+        ] {
+            let why = trace_url(origin, refused).expect_err(refused);
+            assert!(
+                why.contains("not on this page's origin"),
+                "{refused}: {why}"
+            );
+        }
+        assert!(trace_url(origin, "  ").is_err());
+        assert_eq!(trace_name("/course/classic.jsonl?v=2"), "classic.jsonl");
+        assert_eq!(trace_name("http://h:1/a/b.jsonl"), "b.jsonl");
     }
 }
 

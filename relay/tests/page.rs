@@ -684,3 +684,232 @@ async fn the_page_passes_axe_core_through_the_classic_exchange() {
     .await
     .expect("the browser thread");
 }
+
+/// Predict, then step, on a real relay: the page asks before each step,
+/// the learner's answer releases it, and the verdict shown is what the
+/// relay's own events say happened, with the score kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the page served and chromedriver: cargo xtask test runs it"]
+async fn predicting_the_steps_of_the_classic_exchange() {
+    use protocol::{Actor, Call, EventKind, TcpFlag, TcpState};
+
+    let page = page_url();
+    let origin = page.trim_end_matches('/').to_owned();
+    let relay = Relay::start_with(tcpstep_relay::feed::LIVE_BUFFER, &[&origin]).await;
+    let capture = relay.host.hello(relay.host.feed().session()).capture;
+    assert!(
+        capture.enabled,
+        "this test checks the wire: {}",
+        capture.reason
+    );
+    let host = relay.host.clone();
+    let url = format!("{page}?relay={}&predict=1", relay.url);
+
+    tokio::task::spawn_blocking(move || {
+        let browser = Browser::start();
+        browser.goto(&url);
+        browser.wait_for("the page to connect", |b| b.text(".link") == "Live");
+        let checked = browser.run(
+            "return document.querySelector('.predict-toggle input').checked;",
+            serde_json::json!([]),
+        );
+        assert_eq!(checked, serde_json::json!(true), "predict=1 turns the mode on");
+        // The events a verdict names ("events N–M"), as the relay recorded them.
+        let step_of = |verdict: &str| {
+            let range = verdict
+                .rsplit("events ")
+                .next()
+                .and_then(|r| r.strip_suffix(')'))
+                .expect("the verdict names its events");
+            let (from, to) = range.split_once('–').expect("a range of events");
+            let (from, to): (usize, usize) = (
+                from.parse().expect("a first event"),
+                to.parse().expect("a last event"),
+            );
+            host.feed().events()[from..=to].to_vec()
+        };
+
+        let (mut answered, mut right) = (0, 0);
+        let mut judged = Vec::new();
+        while !judged.contains(&"connect") {
+            assert!(answered < 40, "no question about connect() after {answered} answers");
+            browser.wait_for("a question", |b| {
+                !b.text(".predict .question legend").is_empty()
+            });
+            let question = browser.text(".predict .question legend");
+            let (call, choice) = if question.contains("listen(") {
+                ("listen", "LISTEN".to_owned())
+            } else if question.contains("accept()") {
+                ("accept", "It returns at once".to_owned())
+            } else if question.contains("connect(") {
+                ("connect", "Nothing: no segment".to_owned())
+            } else {
+                ("other", browser.text(".predict .question button"))
+            };
+            let clicked = browser.run(
+                "const b = [...document.querySelectorAll('.predict .question button')] \
+                 .find(b => b.textContent === arguments[0]); if (b) b.click(); return !!b;",
+                serde_json::json!([choice]),
+            );
+            assert_eq!(clicked, serde_json::json!(true), "{choice:?} among the choices of {question:?}");
+            answered += 1;
+            browser.wait_for("the verdict", |b| {
+                // A step sent before the program took its place in line is
+                // refused by the relay; the page offers to send it again.
+                b.run(
+                    "const notice = document.querySelector('.status .notice'); \
+                     if (notice && notice.textContent.includes('not waiting for a step')) { \
+                       notice.querySelector('button').click(); \
+                       document.querySelectorAll('.predict .judging button').forEach(b => b.click()); \
+                     }",
+                    serde_json::json!([]),
+                );
+                b.text(".predict .score").ends_with(&format!("of {answered} asked"))
+            });
+            let verdict = browser.text(".predict .verdicts li");
+            if browser.run(
+                "return document.querySelector('.predict .verdicts li').classList.contains('right');",
+                serde_json::json!([]),
+            ) == serde_json::json!(true)
+            {
+                right += 1;
+            }
+            assert_eq!(
+                browser.text(".predict .score"),
+                format!("Score: {right} right of {answered} asked")
+            );
+            let step = step_of(&verdict);
+            match call {
+                "listen" => {
+                    assert!(verdict.starts_with("✔ Right"), "{verdict}");
+                    assert!(verdict.contains("the kernel reported LISTEN"), "{verdict}");
+                    assert!(step.iter().any(|e| matches!(&e.kind,
+                        EventKind::SocketState { state } if state.state == TcpState::Listen)));
+                }
+                "accept" if !judged.contains(&"accept") => {
+                    assert!(
+                        verdict.starts_with("✘ Not so — you said “It returns at once”; the server's accept()"),
+                        "{verdict}"
+                    );
+                    assert!(verdict.contains("It sleeps in the kernel first"), "{verdict}");
+                    assert!(step.iter().any(|e| e.actor == Actor::Server
+                        && matches!(&e.kind, EventKind::CallBlocked { call: Call::Accept })));
+                }
+                "connect" => {
+                    assert!(verdict.starts_with("✘ Not so"), "{verdict}");
+                    assert!(verdict.contains("The handshake: SYN, SYN-ACK, ACK"), "{verdict}");
+                    assert!(verdict.contains("SYN · SYN, ACK · ACK"), "{verdict}");
+                    let flags: Vec<Vec<TcpFlag>> = step
+                        .iter()
+                        .filter_map(|e| match &e.kind {
+                            EventKind::Segment { segment } => Some(segment.flags.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    assert_eq!(
+                        flags,
+                        [vec![TcpFlag::Syn], vec![TcpFlag::Syn, TcpFlag::Ack], vec![TcpFlag::Ack]]
+                    );
+                }
+                _ => {}
+            }
+            judged.push(call);
+        }
+        assert!(judged.contains(&"listen") && judged.contains(&"accept"), "{judged:?}");
+    })
+    .await
+    .expect("the browser thread");
+}
+
+/// A course page: `?trace=URL&embed=1` opens a trace recorded by `relay
+/// record` and served beside the page (here, put in the folder `trunk
+/// serve` serves), in the compact layout, with no relay; a trace from
+/// another origin is refused, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the page served and chromedriver: cargo xtask test runs it"]
+async fn an_embedded_course_page_opens_a_trace_served_beside_it() {
+    let page = page_url();
+    // Recorded here rather than by saved_trace, whose file another test
+    // of the classic exchange may be writing at the same moment.
+    let capture = tcpstep_relay::capture::status();
+    assert!(
+        capture.enabled,
+        "this test checks the wire: {}",
+        capture.reason
+    );
+    let rec = tcpstep_relay::record::record(
+        protocol::Scenario::classic(),
+        true,
+        std::time::Duration::from_secs(180),
+    )
+    .expect("record a session");
+    let events = rec.events.len();
+    // The folder trunk serves: the page's own origin.
+    let dist = std::env::var("TCPSTEP_PAGE_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"));
+    let name = format!("embed-test-{}.jsonl", std::process::id());
+    /// The trace beside the page, taken away when the test ends.
+    struct Served(PathBuf);
+    impl Drop for Served {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let served = Served(dist.join(&name));
+    std::fs::write(&served.0, rec.json_lines()).expect("put the trace beside the page");
+
+    tokio::task::spawn_blocking(move || {
+        let browser = Browser::start();
+        browser.goto(&format!("{page}?trace={name}&embed=1"));
+        browser.wait_for("the trace to open", |b| {
+            b.text(".status .link").contains(&name)
+        });
+        let labels = browser.texts(".seg .seg-label");
+        assert_eq!(labels.first().map(String::as_str), Some("SYN  seq=0"), "{labels:?}");
+        assert!(browser.text(".position").contains(&format!("{events} events")));
+        // Shown: the ladder, the sockets, the step controls, what happened.
+        let visible = |css: &str| {
+            browser.run(
+                "return [...document.querySelectorAll(arguments[0])].some(e => e.offsetParent !== null);",
+                serde_json::json!([css]),
+            ) == serde_json::json!(true)
+        };
+        for shown in [".page.embed", ".ladder", ".sockets", ".timeline button", ".happened"] {
+            assert!(visible(shown), "{shown} is shown");
+        }
+        assert!(browser.text(".sockets").contains("listening socket"));
+        // Hidden: every other panel, and what needs a relay.
+        for hidden in [
+            ".masthead", ".stream", ".source", ".expert", ".terminals", ".tcp-states",
+            ".recv-all", ".inspector", ".controls", ".predict", ".open-trace",
+        ] {
+            assert!(!visible(hidden), "{hidden} is hidden");
+        }
+        assert!(!browser.text(".status").contains("Relay"), "no relay is contacted");
+        // The step controls move over the trace.
+        browser.click(".timeline button"); // ◀◀
+        browser.wait_for("the start", |b| b.texts(".seg").is_empty());
+        for _ in 0..3 {
+            browser.run(
+                "document.querySelectorAll('.timeline button')[2].click();",
+                serde_json::json!([]),
+            ); // ▶
+        }
+        browser.wait_for("three events in", |b| {
+            b.text(".position").contains(&format!("after event 3 of {events}"))
+        });
+        assert!(browser.texts(".call.server").iter().any(|c| c.contains("socket()")));
+
+        // A trace on another origin is refused, with what to do instead.
+        browser.goto(&format!("{page}?trace=http://127.0.0.1:1/{name}&embed=1"));
+        browser.wait_for("the refusal", |b| {
+            b.text(".status .notice").contains("not on this page's origin")
+        });
+        assert!(browser.text(".status .notice").contains("?trace=traces/classic.jsonl"));
+        assert!(browser.texts(".seg").is_empty());
+    })
+    .await
+    .expect("the browser thread");
+    drop(served);
+}

@@ -5,6 +5,7 @@ pub mod controls;
 pub mod expert;
 pub mod inspector;
 pub mod ladder;
+pub mod predict;
 pub mod recv_all;
 pub mod scenario_form;
 pub mod sockets;

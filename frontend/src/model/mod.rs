@@ -10,6 +10,7 @@ mod expert;
 mod explain;
 pub mod export;
 pub mod ladder;
+pub mod predict;
 mod python;
 mod stream;
 mod view;
