@@ -76,7 +76,7 @@ pub fn Inspector(props: &Props) -> Html {
             let isn = initial(s);
             let ack = match isn.receiver {
                 Some(receiver) => format!(
-                    "{} (relative {} = {} − ISN {receiver})",
+                    "{} (relative {}): {} − ISN {receiver}",
                     s.ack, s.rel_ack, s.ack
                 ),
                 None => format!("{} (no ACK flag: not used)", s.ack),
@@ -92,7 +92,7 @@ pub fn Inspector(props: &Props) -> Html {
                     ("from", s.from.clone()),
                     ("to", s.to.clone()),
                     ("flags", s.flags.iter().map(|f| f.name()).collect::<Vec<_>>().join(" ")),
-                    ("sequence number", format!("{} (relative {} = {} − ISN {})", s.seq, s.rel_seq, s.seq, isn.sender)),
+                    ("sequence number", format!("{} (relative {}): {} − ISN {}", s.seq, s.rel_seq, s.seq, isn.sender)),
                     ("acknowledgment number", ack),
                     ("window", format!("{} (before scaling)", s.window)),
                     ("payload length", format!("{} bytes", s.len)),
