@@ -12,7 +12,7 @@ use protocol::{
 };
 use tcpstep_frontend::model::{
     examine_all, explain_all,
-    numbers::{initial, port_origin, relative_numbers, shared_fd_table},
+    numbers::{initial, port_origin, relative_numbers, sender, shared_fd_table},
     step::{is_step, step_at, MOST_LISTED},
     words::{rfc_state, state_text},
     Action, Model, View, What,
@@ -461,6 +461,13 @@ fn the_numbers_say_where_they_come_from() {
             .map(|s| s.seq)
             .expect("a SYN each way")
     };
+    // The SYN leaves before the relay knows the client's address; the page
+    // still knows whose it was.
+    let syn = segments
+        .iter()
+        .find(|s| s.has(TcpFlag::Syn) && !s.has(TcpFlag::Ack))
+        .expect("the SYN");
+    assert_eq!(sender(&view, syn), Some(client.id));
     let data = segments
         .iter()
         .find(|s| s.len == 17)

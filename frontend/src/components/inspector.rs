@@ -8,7 +8,7 @@ use super::printable;
 use crate::{
     app::Snapshot,
     model::{
-        numbers::{initial, port_origin, relative_numbers},
+        numbers::{initial, port_origin, receiver, relative_numbers, sender},
         words::{state_aside, state_text},
         Action,
     },
@@ -81,7 +81,7 @@ pub fn Inspector(props: &Props) -> Html {
                 ),
                 None => format!("{} (no ACK flag: not used)", s.ack),
             };
-            let origins: Vec<String> = [s.from_socket, s.to_socket]
+            let origins: Vec<String> = [sender(view, s), receiver(view, s)]
                 .into_iter()
                 .flatten()
                 .filter_map(|id| port_origin(view, id, ports))

@@ -50,6 +50,35 @@ pub fn relative_numbers(s: &Segment) -> Note {
     }
 }
 
+/// The session's socket that sent `s`: the one the relay named, or else
+/// the one whose addresses it later showed. A SYN leaves before the relay
+/// knows its socket's address, so the capture cannot name its sender.
+pub fn sender(view: &View, s: &Segment) -> Option<SocketId> {
+    s.from_socket
+        .or_else(|| socket_between(view, &s.from, &s.to))
+}
+
+/// The session's socket that received `s` (for a SYN, the listener).
+pub fn receiver(view: &View, s: &Segment) -> Option<SocketId> {
+    s.to_socket.or_else(|| socket_between(view, &s.to, &s.from))
+}
+
+/// The socket at `local` talking to `remote` (or listening at `local`).
+fn socket_between(view: &View, local: &str, remote: &str) -> Option<SocketId> {
+    let found = |listening: bool| {
+        view.sockets.values().find(|k| {
+            k.tuple.as_ref().is_some_and(|t| {
+                t.local == local
+                    && match &t.remote {
+                        Some(r) => !listening && r == remote,
+                        None => listening,
+                    }
+            })
+        })
+    };
+    found(false).or_else(|| found(true)).map(|k| k.id)
+}
+
 /// The port of an address written `host:port`.
 pub fn port_of(addr: &str) -> Option<u16> {
     addr.rsplit_once(':')?.1.parse().ok()

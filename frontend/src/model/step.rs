@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use protocol::{Actor, Call, Ending, Event, EventKind, KernelState, SocketId, SocketRole};
 
 use super::{
+    numbers,
     words::{call_text, capital, named, plural, result_text, state_text},
     Model, View,
 };
@@ -285,18 +286,8 @@ impl Walk<'_> {
                 }
             }
             EventKind::Segment { segment: s } => {
-                // A SYN leaves before its socket's address is known to the
-                // relay: find the sender by the address it later showed.
-                let sender = s
-                    .from_socket
+                let sender = numbers::sender(self.view, s)
                     .and_then(|id| self.view.sockets.get(&id))
-                    .or_else(|| {
-                        self.view.sockets.values().find(|k| {
-                            k.tuple.as_ref().is_some_and(|t| {
-                                t.local == s.from && t.remote.as_ref().is_none_or(|r| *r == s.to)
-                            })
-                        })
-                    })
                     .map_or_else(
                         || s.from.clone(),
                         |sock| format!("{}'s kernel", named(sock.owner)),
