@@ -82,7 +82,7 @@ pub fn Happened(props: &Props) -> Html {
             <p class="label" aria-live="polite">{ heading }</p>
             <ol class="happenings">{ for items }</ol>
             if step.unlisted > 0 {
-                <p class="more">{ format!("… and {} more, not listed here (the ladder and the timeline have them all)", step.unlisted) }</p>
+                <p class="more">{ format!("… and {} more events of this step, not listed here (the ladder and the timeline have them all)", step.unlisted) }</p>
             }
             if step.later > 0 {
                 <p class="later">{ format!("{} more event(s) of this step come after the moment shown: ▶ moves on to them.", step.later) }</p>

@@ -76,7 +76,8 @@ pub struct Step {
     /// What happened from the step to the moment shown, in order; the
     /// first is the step itself.
     pub happenings: Vec<Happening>,
-    /// How many more happenings there were, past the most listed.
+    /// How many more events of the step, up to the moment shown, come
+    /// after the most listed (not described: a crowd's step can be long).
     pub unlisted: usize,
     /// How many events of this step come after the moment shown (looking back).
     pub later: usize,
@@ -85,9 +86,15 @@ pub struct Step {
 /// The most happenings one step lists: a crowd's step can bring hundreds.
 pub const MOST_LISTED: usize = 60;
 
-/// How far back to look for what a program or a socket was doing before a
-/// step: far enough for any real session, bounded for a crowd's.
+/// How far back to look for the step a moment belongs to: far enough for
+/// any real session, bounded for a crowd's.
 const LOOK_BACK: usize = 100_000;
+
+/// How far back to look for what a program or a socket was doing before a
+/// step (its last call, its kernel's last report). Bounded, as a page
+/// draws this on every change: a crowd's prober reports each socket often
+/// enough that its last report is near.
+const RECALL: usize = 20_000;
 
 /// The step whose consequences the moment shown belongs to: the model's
 /// shown moment and view.
@@ -134,16 +141,16 @@ pub fn step_at(events: &[Event], at: usize, view: &View) -> Option<Step> {
     let mut happenings = Vec::new();
     let mut unlisted = 0;
     for (i, e) in events.iter().enumerate().take(at).skip(start) {
+        if happenings.len() == MOST_LISTED {
+            unlisted = at - i;
+            break;
+        }
         if let Some((what, text)) = walk.describe(i, i == start) {
-            if happenings.len() < MOST_LISTED {
-                happenings.push(Happening {
-                    seq: e.seq,
-                    what,
-                    text,
-                });
-            } else {
-                unlisted += 1;
-            }
+            happenings.push(Happening {
+                seq: e.seq,
+                what,
+                text,
+            });
         }
     }
     let later = (at..events.len())
@@ -196,7 +203,7 @@ impl Walk<'_> {
                 self.events[..i]
                     .iter()
                     .rev()
-                    .take(LOOK_BACK)
+                    .take(RECALL)
                     .find_map(|e| match &e.kind {
                         EventKind::SocketState { state } if e.socket == Some(id) => {
                             Some(state.clone())
@@ -213,7 +220,7 @@ impl Walk<'_> {
             || self.events[..i]
                 .iter()
                 .rev()
-                .take(LOOK_BACK)
+                .take(RECALL)
                 .find(|e| {
                     e.actor == actor
                         && matches!(
