@@ -14,7 +14,7 @@ use tcpstep_frontend::model::{
     examine_all, explain_all,
     numbers::{initial, port_origin, relative_numbers, sender, shared_fd_table},
     step::{is_step, step_at, MOST_LISTED},
-    words::{rfc_state, state_text},
+    words::{rfc_state, state_aside, state_text},
     Action, Model, View, What,
 };
 use tcpstep_relay::{
@@ -349,6 +349,13 @@ fn states_are_named_as_rfc_9293_names_them_with_linuxs_names_beside() {
         ]
     );
     assert_eq!(rfc_state(TcpState::Close), "CLOSED");
+    // The one state the RFC has no name for is said what it is.
+    let aside = state_aside(TcpState::NewSynRecv).expect("NEW_SYN_RECV explained");
+    assert!(
+        aside.contains("Linux's own") && aside.contains("SYN-RECEIVED"),
+        "{aside}"
+    );
+    assert_eq!(state_aside(TcpState::Established), None);
 
     // The notes on a real half-close say the states the kernel reported,
     // by both names, and never Linux's alone.

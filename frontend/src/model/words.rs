@@ -90,9 +90,6 @@ pub fn state_aside(state: TcpState) -> Option<&'static str> {
         TcpState::NewSynRecv => Some(
             "NEW_SYN_RECV is Linux's own: a connection in SYN-RECEIVED that the listener holds only as a small request in its SYN queue; the kernel makes it a full socket when the handshake's last ACK arrives",
         ),
-        TcpState::Close => Some(
-            "Linux calls CLOSED `CLOSE`: the socket has no connection (not yet, or no longer)",
-        ),
         _ => None,
     }
 }
