@@ -78,7 +78,7 @@ pub fn Happened(props: &Props) -> Html {
         last
     );
     html! {
-        <div class="happened steps" aria-label="What happened in this step">
+        <div class="happened steps" role="group" aria-label="What happened in this step">
             <p class="label" aria-live="polite">{ heading }</p>
             <ol class="happenings">{ for items }</ol>
             if step.unlisted > 0 {
