@@ -44,7 +44,7 @@ fn each_rule_fires_where_the_kernel_showed_it_and_nowhere_else() {
             false,
         ),
         ("accept queue full", "crowd", "classic", false),
-        ("TIME_WAIT entered", "half-close", "abortive-close", false),
+        ("TIME-WAIT entered", "half-close", "abortive-close", false),
     ];
     for (rule, yes, no, wire) in cases {
         assert!(RULES.iter().any(|(name, _)| *name == rule), "{rule}");

@@ -512,6 +512,7 @@ fn rec_hello(rec: &tcpstep_relay::record::Recording) -> Hello {
         scenarios: Scenario::presets(),
         session: rec.session.clone(),
         sources: Vec::new(),
+        ephemeral_ports: None,
     }
 }
 

@@ -47,8 +47,8 @@ pub use event::{
     SocketRole, SourceLine, TcpState,
 };
 pub use message::{
-    CaptureStatus, Command, Hello, RelayMessage, SessionInfo, SourceFile, MAX_COMMAND_BYTES,
-    PROTOCOL_VERSION,
+    CaptureStatus, Command, Hello, PortRange, RelayMessage, SessionInfo, SourceFile,
+    MAX_COMMAND_BYTES, PROTOCOL_VERSION,
 };
 pub use scenario::Scenario;
 pub use segment::{Segment, TcpFlag, TcpOption};

@@ -47,6 +47,43 @@ pub struct Hello {
     /// so a viewer can show the line each program is at.
     #[serde(default)]
     pub sources: Vec<SourceFile>,
+    /// The range the relay's kernel picks a client's local port from when
+    /// the client connects without binding (Linux's
+    /// `net.ipv4.ip_local_port_range`), if the relay could read it. Traces
+    /// recorded before this field decode without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral_ports: Option<PortRange>,
+}
+
+/// An inclusive range of ports, `low..=high`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortRange {
+    pub low: u16,
+    pub high: u16,
+}
+
+impl PortRange {
+    /// Linux's default ephemeral range (`net.ipv4.ip_local_port_range`).
+    pub const LINUX_DEFAULT: PortRange = PortRange {
+        low: 32768,
+        high: 60999,
+    };
+
+    /// Reads a range as `/proc/sys/net/ipv4/ip_local_port_range` writes
+    /// it: two numbers separated by white space.
+    pub fn parse(text: &str) -> Option<PortRange> {
+        let mut numbers = text.split_whitespace().map(str::parse::<u16>);
+        let (Some(Ok(low)), Some(Ok(high)), None) =
+            (numbers.next(), numbers.next(), numbers.next())
+        else {
+            return None;
+        };
+        (low <= high).then_some(PortRange { low, high })
+    }
+
+    pub fn contains(self, port: u16) -> bool {
+        (self.low..=self.high).contains(&port)
+    }
 }
 
 /// One source file of the programs.

@@ -229,6 +229,7 @@ fn every_relay_message_round_trips() {
             path: "relay/src/pair/server.rs".into(),
             text: "fn main() {}\n".into(),
         }],
+        ephemeral_ports: Some(PortRange::LINUX_DEFAULT),
     }));
     round_trip(&RelayMessage::Session(session()));
     round_trip(&RelayMessage::Resync { from_seq: 10 });
@@ -379,4 +380,32 @@ fn tcp_states_carry_the_kernels_names() {
         let json = serde_json::to_string(&state).expect("encodes");
         assert_eq!(json, format!("\"{}\"", state.name()));
     }
+}
+
+/// The hello grew the kernel's ephemeral port range; a hello from before
+/// (a saved trace's first line) must still open, without it.
+#[test]
+fn a_hello_with_or_without_the_port_range_decodes() {
+    let old = r#"{"type":"hello","protocol_version":1,"relay_version":"0.1.0",
+        "capture":{"enabled":false,"reason":"needs CAP_NET_RAW"},"scenarios":[],
+        "session":{"id":1,"scenario":{"name":"classic"},"server_addr":"127.0.0.1:3000","mode":{"mode":"paused"}}}"#;
+    let RelayMessage::Hello(hello) = serde_json::from_str(old).expect("an old hello") else {
+        panic!("not a hello")
+    };
+    assert_eq!(hello.ephemeral_ports, None);
+    let new = old.replacen(
+        r#""scenarios":[],"#,
+        r#""scenarios":[],"ephemeral_ports":{"low":32768,"high":60999},"#,
+        1,
+    );
+    let RelayMessage::Hello(hello) = serde_json::from_str(&new).expect("a new hello") else {
+        panic!("not a hello")
+    };
+    assert_eq!(hello.ephemeral_ports, Some(PortRange::LINUX_DEFAULT));
+    assert_eq!(
+        PortRange::parse("32768\t60999\n"),
+        Some(PortRange::LINUX_DEFAULT)
+    );
+    assert_eq!(PortRange::parse("60999 32768"), None);
+    assert_eq!(PortRange::parse("1 2 3"), None);
 }

@@ -100,6 +100,7 @@ impl Host {
             scenarios: self.scenarios(),
             session,
             sources: crate::pair::sources(),
+            ephemeral_ports: ephemeral_ports(),
         }
     }
 
@@ -182,4 +183,12 @@ impl Host {
             session.stop();
         }
     }
+}
+
+/// Where this machine's kernel picks a client's port from when the client
+/// connects without binding, as `/proc/sys/net/ipv4/ip_local_port_range`
+/// says; `None` where it cannot be read (the page then names Linux's default).
+pub fn ephemeral_ports() -> Option<protocol::PortRange> {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
+    protocol::PortRange::parse(&text)
 }

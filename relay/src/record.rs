@@ -43,6 +43,7 @@ impl Recording {
             scenarios: Scenario::presets(),
             session: self.session.clone(),
             sources: crate::pair::sources(),
+            ephemeral_ports: crate::host::ephemeral_ports(),
         }
     }
 

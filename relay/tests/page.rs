@@ -160,7 +160,7 @@ async fn stepping_the_classic_exchange_in_the_browser() {
             .expect("the client's first line")
             .to_string();
         assert!(
-            accepted.contains(&format!("{server_addr} ⇄ {client_addr}")),
+            accepted.contains(&format!("{server_addr} → {client_addr}")),
             "{accepted}"
         );
 
@@ -912,4 +912,82 @@ async fn an_embedded_course_page_opens_a_trace_served_beside_it() {
     .await
     .expect("the browser thread");
     drop(served);
+}
+
+/// What a step is, and everything one step caused: stepping the classic
+/// exchange by program, as a person would, the client's connect() step
+/// lists the handshake in order and the server waking up from accept();
+/// the sockets say their states in RFC 9293's words, `local → remote`, and
+/// where the client's port and the fd numbers come from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the page served and chromedriver: cargo xtask test runs it"]
+async fn one_step_lists_everything_it_caused() {
+    let page = page_url();
+    let origin = page.trim_end_matches('/').to_owned();
+    let relay = Relay::start_with(tcpstep_relay::feed::LIVE_BUFFER, &[&origin]).await;
+    let capture = relay.host.hello(relay.host.feed().session()).capture;
+    assert!(
+        capture.enabled,
+        "this test checks the wire: {}",
+        capture.reason
+    );
+    let url = format!("{page}?relay={}", relay.url);
+    tokio::task::spawn_blocking(move || {
+        let browser = Browser::start();
+        browser.goto(&url);
+        browser.wait_for("the page to connect", |b| b.text(".link") == "Live");
+        let help = browser.text(".what-is-a-step");
+        assert!(
+            help.contains("A step releases one program's next socket call into the kernel")
+                && help.contains("An event is one thing the relay observed"),
+            "{help}"
+        );
+        // Presses "Step {who}" once it can be pressed, then waits for `until`.
+        let step_until = |who: &str, until: &dyn Fn(&str) -> bool| {
+            for _ in 0..100 {
+                if until(&browser.text(".happened")) {
+                    return;
+                }
+                browser.run(
+                    "const b = [...document.querySelectorAll('.controls button')]\
+                       .find(b => b.textContent === arguments[0]); \
+                     if (b && !b.disabled) b.click();",
+                    serde_json::json!([format!("Step {who}")]),
+                );
+                std::thread::sleep(std::time::Duration::from_millis(150));
+            }
+            panic!(
+                "stepping the {who} never got there: {}",
+                browser.text(".happened")
+            );
+        };
+        step_until("server", &|h| h.contains("accept() blocks"));
+        step_until("client 0", &|h| h.contains("client 0's connect("));
+        browser.wait_for("the connect step to settle", |b| {
+            let h = b.text(".happened");
+            h.contains("The server wakes up: its accept() returns fd")
+                && h.contains("stops before its next call, send(17 bytes)")
+        });
+        let items = browser.texts(".happening");
+        let at = |needle: &str| {
+            items
+                .iter()
+                .position(|i| i.contains(needle))
+                .unwrap_or_else(|| panic!("no {needle:?} in {items:#?}"))
+        };
+        assert!(items[0].contains("Step: client 0's connect("), "{items:#?}");
+        assert!(at("sends SYN on the wire") < at("sends SYN, ACK on the wire"));
+        assert!(at("sends SYN, ACK on the wire") < at("sends ACK on the wire"));
+        assert!(at("sends ACK on the wire") < at("The server wakes up"));
+        at("ESTABLISHED");
+
+        let sockets = browser.text(".sockets");
+        assert!(sockets.contains(" → "), "{sockets}");
+        assert!(!sockets.contains('⇄'), "{sockets}");
+        assert!(sockets.contains("never called bind()"), "{sockets}");
+        assert!(sockets.contains("threads of one process"), "{sockets}");
+        assert!(!sockets.contains("SYN_SENT") || sockets.contains("(Linux: SYN_SENT)"));
+    })
+    .await
+    .expect("the browser thread");
 }

@@ -190,6 +190,10 @@ pub fn Controls(props: &Props) -> Html {
                     |n| format!("Next in line: {n}"),
                 ) }
             </span>
+            <p class="about what-is-a-step">
+                <strong>{ "A step" }</strong>{ " releases one program's next socket call into the kernel. " }
+                <strong>{ "An event" }</strong>{ " is one thing the relay observed: a call entering, blocking or returning, a segment on the wire, a kernel state change, a printed line. So one step brings many events; \"What happened\" lists them in order." }
+            </p>
             if let Some(session) = &model.session {
                 <p class="about">{ session.scenario.description() }</p>
             }

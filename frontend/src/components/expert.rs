@@ -67,6 +67,9 @@ pub fn ExpertPanel(props: &Props) -> Html {
                 <span class="rule">{ first.rule }
                     if n > 1 { <span class="count">{ format!(" ×{n}") }</span> }</span>
                 <span class="text">{ first.text.clone() }</span>
+                if let Some(detail) = &first.detail {
+                    <p class="detail">{ detail.clone() }</p>
+                }
                 <span class="go">
                     { go(first.seq, format!("event {}", first.seq)) }
                     if n > 1 { { go(latest.seq, format!("latest: {}", latest.seq)) } }

@@ -5,7 +5,14 @@ use protocol::{EventKind, TcpOption};
 use yew::prelude::*;
 
 use super::printable;
-use crate::{app::Snapshot, model::Action};
+use crate::{
+    app::Snapshot,
+    model::{
+        numbers::{initial, port_origin, receiver, relative_numbers, sender},
+        words::{state_aside, state_text},
+        Action,
+    },
+};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -62,15 +69,31 @@ pub fn Inspector(props: &Props) -> Html {
             </tbody></table>
         }
     };
+    let ports = model.hello.as_ref().and_then(|h| h.ephemeral_ports);
+    let view = model.shown();
     let detail = match &event.kind {
-        EventKind::Segment { segment: s } => html! {
+        EventKind::Segment { segment: s } => {
+            let isn = initial(s);
+            let ack = match isn.receiver {
+                Some(receiver) => format!(
+                    "{} (relative {}): {} − ISN {receiver}",
+                    s.ack, s.rel_ack, s.ack
+                ),
+                None => format!("{} (no ACK flag: not used)", s.ack),
+            };
+            let origins: Vec<String> = [sender(view, s), receiver(view, s)]
+                .into_iter()
+                .flatten()
+                .filter_map(|id| port_origin(view, id, ports))
+                .collect();
+            html! {
             <>
                 { rows(vec![
                     ("from", s.from.clone()),
                     ("to", s.to.clone()),
                     ("flags", s.flags.iter().map(|f| f.name()).collect::<Vec<_>>().join(" ")),
-                    ("sequence number", format!("{} (relative {})", s.seq, s.rel_seq)),
-                    ("acknowledgment number", format!("{} (relative {})", s.ack, s.rel_ack)),
+                    ("sequence number", format!("{} (relative {}): {} − ISN {}", s.seq, s.rel_seq, s.seq, isn.sender)),
+                    ("acknowledgment number", ack),
                     ("window", format!("{} (before scaling)", s.window)),
                     ("payload length", format!("{} bytes", s.len)),
                     ("seen on the wire", format!("{} µs into the session", s.wire_us)),
@@ -82,6 +105,19 @@ pub fn Inspector(props: &Props) -> Html {
                     <h3>{ "Payload" }</h3>
                     <pre class="hex">{ hex(&s.payload) }</pre>
                 }
+                <h3>{ "Where the numbers come from" }</h3>
+                { super::note_html(&relative_numbers(s)) }
+                { for origins.into_iter().map(|o| html! { <p class="port-origin">{ o }</p> }) }
+            </>
+            }
+        }
+        EventKind::SocketState { state } => html! {
+            <>
+                <p>{ "TCP state: " }<strong>{ state_text(state.state) }</strong></p>
+                if let Some(aside) = state_aside(state.state) {
+                    <p class="aside">{ aside }</p>
+                }
+                <pre class="json">{ serde_json::to_string_pretty(&event.kind).unwrap_or_default() }</pre>
             </>
         },
         _ => html! {
@@ -89,6 +125,11 @@ pub fn Inspector(props: &Props) -> Html {
         },
     };
     let explained = model.selected_note().map(super::note_html);
+    // Where the socket's port came from, for a call or a socket event.
+    let origin = (!matches!(event.kind, EventKind::Segment { .. }))
+        .then(|| event.socket.and_then(|id| port_origin(view, id, ports)))
+        .flatten()
+        .map(|o| html! { <p class="port-origin">{ o }</p> });
     html! {
         <section class="panel inspector" aria-label="Inspector">
             <h2>{ format!("Inspector: event {} ({})", event.seq, event.actor) }
@@ -96,6 +137,7 @@ pub fn Inspector(props: &Props) -> Html {
             <p class="when">{ format!("{} µs into the session", event.t_us) }
                 { event.tuple.as_ref().map(|t| format!(" · socket {} {}", event.socket.map(|s| s.to_string()).unwrap_or_default(), t.local)).unwrap_or_default() }</p>
             { for explained }
+            { for origin }
             { detail }
         </section>
     }

@@ -3,6 +3,7 @@
 
 pub mod controls;
 pub mod expert;
+pub mod happened;
 pub mod inspector;
 pub mod ladder;
 pub mod predict;

@@ -1,11 +1,18 @@
 //! Every socket of the session: the listener, and each connection socket
 //! `accept()` hands out, each with its 4-tuple, TCP state and queues.
 
-use protocol::{SocketRole, TcpState};
+use protocol::{PortRange, SocketRole, TcpState};
 use yew::prelude::*;
 
 use super::actor_class;
-use crate::{app::Snapshot, model::SocketView};
+use crate::{
+    app::Snapshot,
+    model::{
+        numbers::{port_origin, shared_fd_table},
+        words::{state_aside, state_text},
+        SocketView, View,
+    },
+};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -31,11 +38,11 @@ fn state_class(state: TcpState) -> &'static str {
     }
 }
 
-fn card(s: &SocketView) -> Html {
+fn card(view: &View, s: &SocketView, ports: Option<PortRange>) -> Html {
     let tuple = match &s.tuple {
         Some(t) => match &t.remote {
             Some(remote) => {
-                html! { <p class="tuple"><code>{ t.local.clone() }</code>{ " ⇄ " }<code>{ remote.clone() }</code></p> }
+                html! { <p class="tuple" title="local address → remote address"><code>{ t.local.clone() }</code>{ " → " }<code>{ remote.clone() }</code></p> }
             }
             None => html! { <p class="tuple"><code>{ t.local.clone() }</code>{ " (no peer)" }</p> },
         },
@@ -64,14 +71,17 @@ fn card(s: &SocketView) -> Html {
             <>
                 <p>
                     { for prefix }
-                    <span class={classes!("tcp-state", state_class(k.state))}>{ k.state.name() }</span>
+                    <span class={classes!("tcp-state", state_class(k.state))}>{ state_text(k.state) }</span>
                 </p>
+                if let Some(aside) = state_aside(k.state) {
+                    <p class="aside">{ aside }</p>
+                }
                 { queues }
             </>
         }
     });
     let path = (s.states.len() > 1).then(|| {
-        let names: Vec<&str> = s.states.iter().map(|st| st.name()).collect();
+        let names: Vec<String> = s.states.iter().map(|&st| state_text(st)).collect();
         html! { <p class="path" title="Every state the kernel reported, in order">{ names.join(" → ") }</p> }
     });
     let closed = s.closed_seq.map(|seq| {
@@ -79,6 +89,8 @@ fn card(s: &SocketView) -> Html {
             <p class="closed-note">{ format!("closed by the {} (event {seq})", s.owner) }</p>
         }
     });
+    let port =
+        port_origin(view, s.id, ports).map(|text| html! { <p class="port-origin">{ text }</p> });
     html! {
         <article key={s.id.0} class={classes!("socket", actor_class(s.owner), (!s.is_open()).then_some("closed"))}
                  aria-label={format!("socket {} of the {}", s.id, s.owner)}>
@@ -88,6 +100,7 @@ fn card(s: &SocketView) -> Html {
                 <span class="fd">{ format!("fd {}", s.fd) }</span>
             </header>
             { tuple }
+            { for port }
             { for state }
             { for path }
             { for closed }
@@ -106,6 +119,8 @@ pub fn SocketsBoard(props: &Props) -> Html {
     let room = super::MOST_SHOWN.saturating_sub(open.len());
     let hidden_closed = closed.len().saturating_sub(room);
     let closed: Vec<&SocketView> = closed.into_iter().skip(hidden_closed).collect();
+    let ports = model.hello.as_ref().and_then(|h| h.ephemeral_ports);
+    let fds = shared_fd_table(view);
     html! {
         <section class="panel sockets" aria-label="Sockets">
             <h2>{ "Sockets" }</h2>
@@ -113,9 +128,12 @@ pub fn SocketsBoard(props: &Props) -> Html {
                 <p class="empty">{ "No socket yet: the programs wait for their first step." }</p>
             }
             <div class="socket-grid">
-                { for open.into_iter().map(card) }
-                { for closed.into_iter().map(card) }
+                { for open.into_iter().map(|s| card(view, s, ports)) }
+                { for closed.into_iter().map(|s| card(view, s, ports)) }
             </div>
+            if let Some(why) = fds {
+                <p class="aside fd-table">{ why }</p>
+            }
             { super::more(hidden_open + hidden_closed, "sockets") }
         </section>
     }

@@ -5,7 +5,13 @@ use protocol::{SocketId, TcpState};
 use yew::prelude::*;
 
 use super::actor_class;
-use crate::{app::Snapshot, model::SocketView};
+use crate::{
+    app::Snapshot,
+    model::{
+        words::{linux_state, rfc_state, state_aside, state_text},
+        SocketView,
+    },
+};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -111,7 +117,7 @@ pub fn TcpStates(props: &Props) -> Html {
         let ((x1, y1), (x2, y2)) = (place(a), place(b));
         html! {
             <g class={classes!("edge", walked(a, b).then_some("walked"))}>
-                <title>{ format!("{} → {}: {why}", a.name(), b.name()) }</title>
+                <title>{ format!("{} → {}: {why}", rfc_state(a), rfc_state(b)) }</title>
                 <line x1={x1.to_string()} y1={(y1 + 12.0).to_string()} x2={x2.to_string()} y2={(y2 - 12.0).to_string()} marker-end="url(#state-arrow)" />
             </g>
         }
@@ -120,12 +126,14 @@ pub fn TcpStates(props: &Props) -> Html {
         let (x, y) = place(s);
         let step = visited(s);
         let current = now == Some(s);
+        let linux = linux_state(s).map(|l| format!(" (Linux: {l})")).unwrap_or_default();
         html! {
             <g class={classes!("state", step.map(|_| "visited"), current.then_some("current"))}
                aria-current={current.then_some("true")}>
+                <title>{ format!("{}{linux}", rfc_state(s)) }</title>
                 <rect x={(x - 58.0).to_string()} y={(y - 12.0).to_string()} width="116" height="24" rx="6" />
                 <text x={x.to_string()} y={(y + 4.0).to_string()} text-anchor="middle">
-                    { s.name() }{ step.map(|i| format!(" ({})", i + 1)).unwrap_or_default() }
+                    { rfc_state(s) }{ step.map(|i| format!(" ({})", i + 1)).unwrap_or_default() }
                 </text>
             </g>
         }
@@ -140,7 +148,16 @@ pub fn TcpStates(props: &Props) -> Html {
             <button key={s.id.0} class={classes!(actor_class(s.owner))} aria-pressed={pressed.to_string()} {onclick}>{ label(s) }</button>
         }
     });
-    let names: Vec<&str> = path.iter().map(|s| s.name()).collect();
+    let names: Vec<String> = path.iter().map(|&s| state_text(s)).collect();
+    let asides: Vec<&str> = {
+        let mut seen = Vec::new();
+        for &s in path {
+            if let Some(a) = state_aside(s).filter(|a| !seen.contains(a)) {
+                seen.push(a);
+            }
+        }
+        seen
+    };
     html! {
         <section class="panel tcp-states" aria-label="TCP states">
             <h2>{ "TCP states" }</h2>
@@ -148,7 +165,9 @@ pub fn TcpStates(props: &Props) -> Html {
             { super::more(hidden, "sockets (the latest are listed)") }
             <p class="path">{ format!("{}: {}", label(socket), names.join(" → ")) }
                 { " " }<a href="https://www.rfc-editor.org/rfc/rfc9293#section-3.3.2" target="_blank" rel="noopener">{ "RFC 9293 §3.3.2" }</a></p>
-            <svg viewBox="0 0 560 450" role="img" aria-label={format!("TCP state diagram; {} is in {}", label(socket), now.map_or("no state", TcpState::name))}>
+            <p class="aside">{ "The diagram names states as RFC 9293 does; Linux (and ss, and the relay's events) spells most of them with underscores, and calls CLOSED \"CLOSE\"." }</p>
+            { for asides.into_iter().map(|a| html! { <p class="aside">{ a }</p> }) }
+            <svg viewBox="0 0 560 450" role="img" aria-label={format!("TCP state diagram; {} is in {}", label(socket), now.map_or_else(|| "no state".to_owned(), state_text))}>
                 <defs>
                     <marker id="state-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse">
                         <path d="M 0 0 L 10 5 L 0 10 z" />

@@ -101,12 +101,7 @@ pub fn Timeline(props: &Props) -> Html {
                 if live { format!("{total} events · live") } else { format!("after event {at} of {total} · looking back") }
             }</span>
             { source }
-            if let Some((seq, note)) = model.latest_note() {
-                <div class="happened" aria-live="polite">
-                    <span class="label">{ format!("What happened (event {seq}): ") }</span>
-                    { super::note_html(note) }
-                </div>
-            }
+            <super::happened::Happened model={props.model.clone()} act={props.act.clone()} />
             <label class="open-trace" title="Open a trace saved with Download or relay record">
                 { "Open trace… " }
                 <input type="file" accept=".jsonl,.json,application/x-ndjson" onchange={on_file} />

@@ -6,6 +6,7 @@
 use protocol::{Call, CallResult, Event, EventKind, Segment, TcpFlag, TcpState};
 
 use super::{
+    unread::unread_close,
     view::{carries, seq_end, Direction},
     View,
 };
@@ -39,6 +40,9 @@ pub struct Finding {
     pub severity: Severity,
     /// One line, in plain words.
     pub text: String,
+    /// What lies behind it and what to do about it, where a rule can say
+    /// more than one line from the events.
+    pub detail: Option<String>,
     /// The event that shows it.
     pub seq: u64,
 }
@@ -55,9 +59,9 @@ pub const RULES: &[(&str, Rule)] = &[
     ("duplicate ACK", duplicate_ack),
     ("short read", short_read),
     ("EOF before the expected count", early_eof),
-    ("data left unread at close", unread_at_close),
+    (UNREAD_AT_CLOSE, unread_at_close),
     ("accept queue full", accept_queue_full),
-    ("TIME_WAIT entered", time_wait),
+    ("TIME-WAIT entered", time_wait),
 ];
 
 /// The findings `event` brings, given the view of everything before it.
@@ -69,6 +73,7 @@ pub fn examine(before: &View, event: &Event) -> Vec<Finding> {
                 rule,
                 severity,
                 text,
+                detail: detail(rule, before, event),
                 seq: event.seq,
             })
         })
@@ -85,6 +90,16 @@ pub fn examine_all(events: &[Event]) -> Vec<Finding> {
     }
     found
 }
+
+/// The longer story behind a rule's finding, for the rules that have one.
+fn detail(rule: &str, before: &View, event: &Event) -> Option<String> {
+    match rule {
+        UNREAD_AT_CLOSE => unread_close(before, event.socket?).map(|u| u.advice(None)),
+        _ => None,
+    }
+}
+
+const UNREAD_AT_CLOSE: &str = "data left unread at close";
 
 fn segment(event: &Event) -> Option<&Segment> {
     match &event.kind {
@@ -279,7 +294,7 @@ fn time_wait(before: &View, e: &Event) -> Option<(Severity, String)> {
     (state.state == TcpState::TimeWait && was != Some(TcpState::TimeWait)).then(|| {
         (
             Severity::Note,
-            format!("{}'s fd {} connection is in TIME_WAIT: it closed first, so its kernel keeps the connection for 2 MSL (60 s on Linux).", socket.owner, socket.fd),
+            format!("{}'s fd {} connection is in TIME-WAIT (Linux: TIME_WAIT): it closed first, so its kernel keeps the connection for 2 MSL (60 s on Linux).", socket.owner, socket.fd),
         )
     })
 }

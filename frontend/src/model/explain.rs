@@ -4,7 +4,7 @@
 
 use protocol::{Call, CallResult, Event, EventKind, Segment, TcpFlag, TcpState};
 
-use super::View;
+use super::{unread::unread_close, words::state_text, View};
 
 /// A note on one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,11 +80,14 @@ pub fn explain(before: &View, event: &Event) -> Option<Note> {
                         matches!(k.state, TcpState::FinWait1 | TcpState::FinWait2 | TcpState::Closing)
                     }) =>
                 {
-                    "the socket itself is finished; Linux keeps the connection in a small TIME_WAIT record instead, which the kernel's connection table reports next"
+                    "the socket itself is finished; Linux keeps the connection in a small TIME-WAIT record instead (Linux: TIME_WAIT), which the kernel's connection table reports next"
                 }
                 _ => return None,
             };
-            note(format!("Now {}: {why}.", state.state.name()), Some(CLOSING))
+            note(
+                format!("Now {}: {why}.", state_text(state.state)),
+                Some(CLOSING),
+            )
         }
         _ => None,
     }
@@ -126,12 +129,15 @@ fn explain_segment(before: &View, s: &Segment) -> Option<Note> {
         let unread = s
             .from_socket
             .filter(|&id| closing(id))
-            .and_then(|id| before.sockets.get(&id))
-            .and_then(|sock| sock.kernel.as_ref())
-            .map_or(0, |k| k.recv_queue);
-        if unread > 0 {
+            .and_then(|id| unread_close(before, id));
+        if let Some(unread) = unread {
             return note(
-                format!("{} resets the connection instead of closing it: its program closed the socket with {unread} byte(s) still unread, so the kernel signals that data was lost.", s.from),
+                format!(
+                    "{} resets the connection instead of closing it: its program closed the socket with {} byte(s) still unread, so the kernel signals that data was lost. {}",
+                    s.from,
+                    unread.unread,
+                    unread.advice(Some(s.rel_ack))
+                ),
                 Some(DATA_LOSS),
             );
         }
@@ -168,7 +174,7 @@ fn explain_segment(before: &View, s: &Segment) -> Option<Note> {
     }
     if s.rel_seq == 1 && s.rel_ack == 1 {
         return note(
-            "The third segment of the handshake: both kernels now consider the connection ESTABLISHED, before any program calls accept().".to_owned(),
+            "The third segment of the handshake: both kernels now consider the connection ESTABLISHED, whether or not any program has called accept(): accept() only hands over a connection that already exists.".to_owned(),
             Some(HANDSHAKE),
         );
     }

@@ -10,15 +10,19 @@ mod expert;
 mod explain;
 pub mod export;
 pub mod ladder;
+pub mod numbers;
 pub mod predict;
 mod python;
+pub mod step;
 mod stream;
+pub mod unread;
 mod view;
 pub mod words;
 
 pub use expert::{examine, examine_all, Finding, Severity, RULES};
 pub use explain::{explain, explain_all, Note};
 pub use python::python_line;
+pub use step::{shown_step, Happening, Step, What};
 pub use stream::{latest_streams, streams, Chunk, Selected, Stream};
 pub use view::{ActorStatus, CallView, Line, Mark, RecvAllView, SocketView, Turn, View};
 

@@ -1,0 +1,626 @@
+//! What the page says about a step, a state, a number and the textbook's
+//! RST, on real sessions of the relay: a classic exchange stepped by hand
+//! as a person would, and every preset recorded.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use protocol::{
+    Actor, Call, Event, EventKind, Mode, PortRange, RelayMessage, Scenario, SessionInfo,
+    SocketRole, TcpFlag, TcpState,
+};
+use tcpstep_frontend::model::{
+    examine_all, explain_all,
+    numbers::{initial, port_origin, relative_numbers, sender, shared_fd_table},
+    step::{is_step, step_at, MOST_LISTED},
+    words::{rfc_state, state_aside, state_text},
+    Action, Model, View, What,
+};
+use tcpstep_relay::{
+    capture,
+    feed::{Feed, LIVE_BUFFER},
+    session::Session,
+};
+
+/// A classic session, paused, stepped by hand.
+struct ByHand {
+    feed: std::sync::Arc<Feed>,
+    session: Option<Session>,
+}
+
+impl ByHand {
+    fn start() -> ByHand {
+        let feed = std::sync::Arc::new(Feed::new(
+            SessionInfo {
+                id: 0,
+                scenario: Scenario::classic(),
+                server_addr: String::new(),
+                mode: Mode::Paused,
+            },
+            LIVE_BUFFER,
+        ));
+        let session = Session::start(
+            1,
+            Scenario::classic(),
+            Mode::Paused,
+            capture::status().enabled,
+            feed.clone(),
+        )
+        .expect("start a session");
+        ByHand {
+            feed,
+            session: Some(session),
+        }
+    }
+
+    fn events(&self) -> Vec<Event> {
+        self.feed.events()
+    }
+
+    /// Waits (as a person watching would) until the events satisfy `done`.
+    fn wait(&self, what: &str, done: impl Fn(&[Event]) -> bool) -> Vec<Event> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let events = self.events();
+            if done(&events) {
+                return events;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited in vain for {what}: {events:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Presses "Step {actor}" once, when that program is waiting for it.
+    fn step(&self, actor: Actor) {
+        let session = self.session.as_ref().expect("running");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while session.step(Some(actor)).is_err() {
+            assert!(Instant::now() < deadline, "{actor} never waited for a step");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+impl ByHand {
+    /// Steps `actor` until it waits before a call named `name`.
+    fn step_to(&self, actor: Actor, name: &str) {
+        loop {
+            let events = self.wait("the program to stop before a call", |ev| {
+                matches!(
+                    ev.iter().rev().find(|e| e.actor == actor).map(|e| &e.kind),
+                    Some(EventKind::CallWaiting { .. })
+                )
+            });
+            let next = events.iter().rev().find(|e| e.actor == actor);
+            if matches!(next.map(|e| &e.kind), Some(EventKind::CallWaiting { call }) if call.name() == name)
+            {
+                return;
+            }
+            self.step(actor);
+            // Wait for the step to be taken before looking again.
+            let before = events.len();
+            self.wait("the step to be taken", |ev| {
+                ev[before.min(ev.len())..]
+                    .iter()
+                    .any(|e| e.actor == actor && matches!(e.kind, EventKind::CallEntered { .. }))
+            });
+        }
+    }
+}
+
+impl Drop for ByHand {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            session.stop();
+        }
+    }
+}
+
+fn waits_before(events: &[Event], actor: Actor, name: &str) -> bool {
+    events.iter().any(|e| {
+        e.actor == actor
+            && matches!(&e.kind, EventKind::CallWaiting { call } if call.name() == name)
+    })
+}
+
+fn segment(e: &Event) -> Option<&protocol::Segment> {
+    match &e.kind {
+        EventKind::Segment { segment } => Some(segment),
+        _ => None,
+    }
+}
+
+/// The client's socket is ESTABLISHED, as its kernel reported.
+fn client_established(events: &[Event]) -> bool {
+    let client_socket = events.iter().find_map(|e| match e.kind {
+        EventKind::SocketOpened { .. } if e.actor == Actor::Client(0) => e.socket,
+        _ => None,
+    });
+    events.iter().any(|e| {
+        e.socket.is_some()
+            && e.socket == client_socket
+            && matches!(&e.kind, EventKind::SocketState { state } if state.state == TcpState::Established)
+    })
+}
+
+#[test]
+fn the_clients_connect_step_lists_the_handshake_and_the_server_waking_up() {
+    let capture = capture::status().enabled;
+    let run = ByHand::start();
+    // The server goes first, to accept(), which sleeps: nobody has connected.
+    run.step_to(Actor::Server, "accept");
+    run.step(Actor::Server);
+    run.wait("accept() to sleep", |ev| {
+        ev.iter().any(|e| {
+            e.actor == Actor::Server
+                && matches!(e.kind, EventKind::CallBlocked { call: Call::Accept })
+        })
+    });
+    // The client makes its socket, and stops before connect().
+    run.step_to(Actor::Client(0), "connect");
+    run.step(Actor::Client(0));
+    let handshake = |ev: &[Event]| ev.iter().filter_map(segment).count() >= 3;
+    let events = run.wait("the connect step to settle", |ev| {
+        waits_before(ev, Actor::Client(0), "send")
+            && waits_before(ev, Actor::Server, "recv")
+            && client_established(ev)
+            && (!capture || handshake(ev))
+    });
+
+    let step = step_at(&events, events.len(), &View::fold(&events)).expect("a step");
+    assert_eq!(step.actor, Actor::Client(0));
+    assert!(matches!(step.call, Call::Connect { .. }), "{:?}", step.call);
+    assert!(is_step(&events, step.seq as usize));
+    let what: Vec<What> = step.happenings.iter().map(|h| h.what).collect();
+    let texts: Vec<&str> = step.happenings.iter().map(|h| h.text.as_str()).collect();
+    assert_eq!(what[0], What::Step, "{texts:#?}");
+    assert!(
+        texts[0].contains("client 0's connect(127.0.0.1:"),
+        "{texts:#?}"
+    );
+    assert!(
+        step.happenings.windows(2).all(|w| w[0].seq < w[1].seq),
+        "in order: {texts:#?}"
+    );
+    assert_eq!(step.later, 0, "the live end: nothing after it");
+    assert_eq!(step.unlisted, 0);
+
+    let find = |what: What, needle: &str| {
+        step.happenings
+            .iter()
+            .find(|h| h.what == what && h.text.contains(needle))
+            .unwrap_or_else(|| panic!("no {what:?} with {needle:?} in {texts:#?}"))
+    };
+    let returned = find(What::Returned, "connect(127.0.0.1:");
+    assert!(returned.text.contains("returns ok"), "{}", returned.text);
+    // The server was asleep in accept(): the client's step woke it.
+    let woke = find(What::Woke, "accept() returns fd");
+    assert!(
+        woke.text.starts_with("The server wakes up"),
+        "{}",
+        woke.text
+    );
+    assert!(
+        woke.text.contains("a connection from 127.0.0.1:"),
+        "{}",
+        woke.text
+    );
+    // Both ends become ESTABLISHED, in RFC 9293's words.
+    let states: Vec<&str> = step
+        .happenings
+        .iter()
+        .filter(|h| h.what == What::State)
+        .map(|h| h.text.as_str())
+        .collect();
+    assert!(
+        states
+            .iter()
+            .any(|s| s.starts_with("Client 0's fd") && s.ends_with("ESTABLISHED.")),
+        "{states:#?}"
+    );
+    find(What::Printed, "");
+    find(What::Socket, "has a new socket");
+    find(What::Waiting, "send(17 bytes)");
+    find(What::Waiting, "recv(16)");
+
+    if capture {
+        let segments: Vec<(u64, &protocol::Segment)> = step
+            .happenings
+            .iter()
+            .filter(|h| h.what == What::Segment)
+            .map(|h| (h.seq, segment(&events[h.seq as usize]).expect("a segment")))
+            .collect();
+        assert!(segments.len() >= 3, "{texts:#?}");
+        let flags = |s: &protocol::Segment| (s.has(TcpFlag::Syn), s.has(TcpFlag::Ack));
+        assert_eq!(flags(segments[0].1), (true, false), "SYN first");
+        assert_eq!(flags(segments[1].1), (true, true), "then SYN, ACK");
+        assert_eq!(flags(segments[2].1), (false, true), "then the ACK");
+        let syn = find(What::Segment, "sends SYN on the wire");
+        assert!(syn.text.starts_with("Client 0's kernel"), "{}", syn.text);
+        find(What::Segment, "sends SYN, ACK on the wire");
+        // accept() returned a connection the handshake had already made.
+        assert!(woke.seq > segments[2].0, "{texts:#?}");
+
+        // Looking back at the moment just after the handshake's ACK: the
+        // same step, listed as far as that moment, the rest counted.
+        let at = segments[2].0 as usize + 1;
+        let back = step_at(&events, at, &View::fold(&events[..at])).expect("a step");
+        assert_eq!(back.seq, step.seq);
+        assert!(back.happenings.iter().all(|h| (h.seq as usize) < at));
+        assert_eq!(back.happenings.last().map(|h| h.seq), Some(segments[2].0));
+        assert_eq!(
+            back.later,
+            events.len() - at,
+            "the rest of the step comes after"
+        );
+    }
+
+    // Just after accept() fell asleep, the step shown is the server's
+    // accept(), asleep.
+    let before = 1 + events
+        .iter()
+        .position(|e| matches!(e.kind, EventKind::CallBlocked { call: Call::Accept }))
+        .expect("accept() slept");
+    let accept = step_at(&events, before, &View::fold(&events[..before])).expect("a step");
+    assert_eq!(accept.actor, Actor::Server);
+    assert_eq!(accept.call, Call::Accept);
+    assert!(
+        accept
+            .happenings
+            .iter()
+            .any(|h| h.what == What::Blocked && h.text.contains("accept() blocks")),
+        "{:#?}",
+        accept.happenings
+    );
+}
+
+#[test]
+fn every_moment_of_every_preset_belongs_to_one_step_or_none() {
+    for rec in support::recorded() {
+        let events = &rec.events;
+        let name = &rec.session.scenario.name;
+        let mut view = View::default();
+        // Every moment of the small sessions; a sample of the large.
+        let every = (events.len() / 400).max(1);
+        let mut steps = 0;
+        for at in 0..=events.len() {
+            if at > 0 {
+                view.apply(&events[at - 1]);
+            }
+            if at % every != 0 && at != events.len() {
+                continue;
+            }
+            let Some(step) = step_at(events, at, &view) else {
+                assert!(
+                    (0..at).all(|i| !is_step(events, i)),
+                    "{name}: a step before moment {at} was missed"
+                );
+                continue;
+            };
+            steps += 1;
+            let start = step.seq as usize;
+            assert!(start < at, "{name}");
+            assert!(is_step(events, start), "{name}");
+            assert!(
+                (start + 1..at).all(|i| !is_step(events, i)),
+                "{name}: the latest step"
+            );
+            assert_eq!(step.happenings[0].seq, step.seq, "{name}");
+            assert_eq!(step.happenings[0].what, What::Step, "{name}");
+            assert!(step.happenings.len() <= MOST_LISTED, "{name}");
+            assert!(
+                step.happenings
+                    .windows(2)
+                    .all(|w| w[0].seq < w[1].seq && (w[1].seq as usize) < at),
+                "{name}: in order, within the moment"
+            );
+            assert!(step.happenings.iter().all(|h| !h.text.is_empty()));
+            let end = at + step.later;
+            assert!(end == events.len() || is_step(events, end), "{name}: {end}");
+        }
+        assert!(steps > 0, "{name} has steps");
+    }
+}
+
+#[test]
+fn states_are_named_as_rfc_9293_names_them_with_linuxs_names_beside() {
+    let named: Vec<String> = (1..=12)
+        .map(|n| state_text(TcpState::from_linux(n).expect("a Linux state")))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            "ESTABLISHED",
+            "SYN-SENT (Linux: SYN_SENT)",
+            "SYN-RECEIVED (Linux: SYN_RECV)",
+            "FIN-WAIT-1 (Linux: FIN_WAIT_1)",
+            "FIN-WAIT-2 (Linux: FIN_WAIT_2)",
+            "TIME-WAIT (Linux: TIME_WAIT)",
+            "CLOSED (Linux: CLOSE)",
+            "CLOSE-WAIT (Linux: CLOSE_WAIT)",
+            "LAST-ACK (Linux: LAST_ACK)",
+            "LISTEN",
+            "CLOSING",
+            "SYN-RECEIVED (Linux: NEW_SYN_RECV)",
+        ]
+    );
+    assert_eq!(rfc_state(TcpState::Close), "CLOSED");
+    // The one state the RFC has no name for is said what it is.
+    let aside = state_aside(TcpState::NewSynRecv).expect("NEW_SYN_RECV explained");
+    assert!(
+        aside.contains("Linux's own") && aside.contains("SYN-RECEIVED"),
+        "{aside}"
+    );
+    assert_eq!(state_aside(TcpState::Established), None);
+
+    // The notes on a real half-close say the states the kernel reported,
+    // by both names, and never Linux's alone.
+    let rec = support::recording("half-close");
+    let notes: Vec<String> = explain_all(&rec.events)
+        .into_iter()
+        .flatten()
+        .map(|n| n.text)
+        .collect();
+    let all = notes.join("\n");
+    // Which states the prober caught varies from run to run; TIME-WAIT,
+    // read from the kernel's table after the close, is always there.
+    assert!(all.contains("Now TIME-WAIT (Linux: TIME_WAIT)"), "{all}");
+    let every: Vec<String> = (1..=12)
+        .filter_map(TcpState::from_linux)
+        .map(state_text)
+        .collect();
+    for now in notes.iter().filter_map(|n| n.strip_prefix("Now ")) {
+        assert!(
+            every.iter().any(|s| now.starts_with(&format!("{s}:"))),
+            "a state not in RFC 9293's words: {now}"
+        );
+    }
+    let findings = examine_all(&rec.events);
+    let time_wait = findings
+        .iter()
+        .find(|f| f.rule == "TIME-WAIT entered")
+        .expect("the client waits in TIME-WAIT");
+    assert!(
+        time_wait.text.contains("TIME-WAIT (Linux: TIME_WAIT)"),
+        "{}",
+        time_wait.text
+    );
+}
+
+#[test]
+fn the_numbers_say_where_they_come_from() {
+    let rec = support::recording("classic");
+    let view = View::fold(&rec.events);
+    let hello = rec.hello();
+    let range = hello.ephemeral_ports;
+    // The relay read the machine's own range and sent it.
+    let proc = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| PortRange::parse(&t));
+    assert_eq!(range, proc);
+    assert!(range.is_some(), "Linux has the sysctl");
+
+    let client = view
+        .sockets
+        .values()
+        .find(|s| s.role == SocketRole::Connected)
+        .expect("the client's socket");
+    let port = client
+        .tuple
+        .as_ref()
+        .and_then(|t| t.local.rsplit_once(':'))
+        .map(|(_, p)| p.to_owned())
+        .expect("the client's port");
+    let origin = port_origin(&view, client.id, range).expect("the client's port has an origin");
+    let r = range.expect("a range");
+    assert!(
+        origin.starts_with(&format!("Port {port}: client 0 never called bind()")),
+        "{origin}"
+    );
+    assert!(
+        origin.contains(&format!("{}–{}", r.low, r.high))
+            && origin.contains("net.ipv4.ip_local_port_range"),
+        "{origin}"
+    );
+    // Without the relay's word (an old trace), Linux's default, named as such.
+    let old = port_origin(&view, client.id, None).expect("still an origin");
+    assert!(
+        old.contains("32768–60999") && old.contains("Linux's default"),
+        "{old}"
+    );
+    let listener = view
+        .sockets
+        .values()
+        .find(|s| s.role == SocketRole::Listener)
+        .expect("the listener");
+    let origin = port_origin(&view, listener.id, range).expect("the listener's port");
+    assert!(
+        origin.contains(&format!("with bind({})", rec.session.server_addr)),
+        "{origin}"
+    );
+    let accepted = view
+        .sockets
+        .values()
+        .find(|s| s.role == SocketRole::Accepted)
+        .expect("the connection socket");
+    let origin = port_origin(&view, accepted.id, range).expect("its port");
+    assert!(origin.contains("is the listener's"), "{origin}");
+
+    // Two programs' sockets, one table.
+    let why = shared_fd_table(&view).expect("server and client both have sockets");
+    assert!(why.contains("threads of one process"), "{why}");
+    assert!(shared_fd_table(&View::fold(&[])).is_none());
+
+    // Relative numbers count from each direction's real ISN: its SYN's.
+    let segments: Vec<&protocol::Segment> = rec.events.iter().filter_map(segment).collect();
+    if segments.is_empty() {
+        assert!(!capture::status().enabled, "capture is on, yet no segments");
+        return;
+    }
+    let syn_of = |from: &str| {
+        segments
+            .iter()
+            .find(|s| s.from == from && s.has(TcpFlag::Syn))
+            .map(|s| s.seq)
+            .expect("a SYN each way")
+    };
+    // The SYN leaves before the relay knows the client's address; the page
+    // still knows whose it was.
+    let syn = segments
+        .iter()
+        .find(|s| s.has(TcpFlag::Syn) && !s.has(TcpFlag::Ack))
+        .expect("the SYN");
+    assert_eq!(sender(&view, syn), Some(client.id));
+    let data = segments
+        .iter()
+        .find(|s| s.len == 17)
+        .expect("the greeting on the wire");
+    let isn = initial(data);
+    assert_eq!(isn.sender, syn_of(&data.from));
+    assert_eq!(isn.receiver, Some(syn_of(&data.to)));
+    assert_eq!(data.seq.wrapping_sub(isn.sender), data.rel_seq);
+    let note = relative_numbers(data);
+    assert!(
+        note.text.contains(&format!("is {}", isn.sender))
+            && note
+                .text
+                .contains(&format!("{} − {} = {}", data.seq, isn.sender, data.rel_seq))
+            && note.text.contains("random"),
+        "{}",
+        note.text
+    );
+    assert_eq!(note.rfc.map(|r| r.0), Some("RFC 9293 §3.4.1"));
+}
+
+/// The counts the scenario makes the programs use, to check the advice
+/// against: what the client sends, what the server reads.
+fn counts(s: &Scenario) -> (usize, usize) {
+    (s.message.len() * s.repeat as usize, s.expected)
+}
+
+#[test]
+fn the_textbooks_rst_comes_with_its_story_and_advice() {
+    let capture = capture::status().enabled;
+    for name in ["classic", "unread-close"] {
+        let rec = support::recording(name);
+        let (sent, read) = counts(&rec.session.scenario);
+        let unread = sent - read;
+        let findings = examine_all(&rec.events);
+        let finding = findings
+            .iter()
+            .find(|f| f.rule == "data left unread at close")
+            .unwrap_or_else(|| panic!("{name}: {findings:#?}"));
+        // The finding itself stays as it was.
+        assert!(
+            finding
+                .text
+                .contains(&format!("with {unread} byte(s) unread")),
+            "{name}: {}",
+            finding.text
+        );
+        let detail = finding.detail.as_deref().expect("the story behind it");
+        for needle in [
+            "This is what the chapter's server does by design".to_owned(),
+            format!("client 0 sent {sent} bytes and the server read {read}"),
+            format!("{unread} byte"),
+            "until recv() returns 0".to_owned(),
+            "agree on message lengths".to_owned(),
+        ] {
+            assert!(detail.contains(&needle), "{name}: {needle:?} in {detail}");
+        }
+        if name == "classic" {
+            assert!(
+                detail.contains(r#"1 byte ("r") was still unread"#),
+                "{detail}"
+            );
+        }
+        if !capture {
+            // The kernel acknowledged every byte sent: ack = sent + 1, the SYN taking one.
+            let ack = format!("ack={}", sent + 1);
+            assert!(detail.contains(&ack), "{name}: {ack} in {detail}");
+            continue;
+        }
+        let notes = explain_all(&rec.events);
+        let (i, rst) = rec
+            .events
+            .iter()
+            .enumerate()
+            .find_map(|(i, e)| segment(e).filter(|s| s.has(TcpFlag::Rst)).map(|s| (i, s)))
+            .unwrap_or_else(|| panic!("{name}: a RST on the wire"));
+        // Every byte sent was acknowledged: ack = sent + 1, the SYN taking
+        // one, and one more if the client's FIN arrived before the close.
+        let fin = rec.events[..i]
+            .iter()
+            .filter_map(segment)
+            .any(|s| s.from == rst.to && s.has(TcpFlag::Fin));
+        let ack = format!("ack={}", sent + 1 + usize::from(fin));
+        assert_eq!(
+            rst.rel_ack as usize,
+            sent + 1 + usize::from(fin),
+            "{name}: the RST's ack"
+        );
+        // At the close, the latest ACK the server's kernel had sent covered
+        // every byte: what the finding's story quotes.
+        let close = finding.seq as usize;
+        let acked = rec.events[..close]
+            .iter()
+            .filter_map(segment)
+            .rfind(|s| s.from == rst.from && s.has(TcpFlag::Ack) && !s.has(TcpFlag::Rst))
+            .map(|s| s.rel_ack as usize)
+            .expect("the server's kernel acknowledged");
+        assert!(
+            acked > sent,
+            "{name}: all {sent} bytes acknowledged: {acked}"
+        );
+        assert!(
+            detail.contains(&format!("its ACKs said ack={acked}: all {sent} bytes")),
+            "{name}: {detail}"
+        );
+        let note = notes[i].as_ref().expect("the RST's note");
+        for needle in [
+            format!("with {unread} byte(s) still unread"),
+            format!("So the RST still says {ack}"),
+            format!("client 0 sent {sent} bytes and the server read {read}"),
+            "had already acknowledged them".to_owned(),
+            "until recv() returns 0".to_owned(),
+        ] {
+            assert!(
+                note.text.contains(&needle),
+                "{name}: {needle:?} in {}",
+                note.text
+            );
+        }
+        assert_eq!(note.rfc.map(|r| r.0), Some("RFC 2525 §2.17"));
+    }
+    // Where nothing was left unread, no such story.
+    let findings = examine_all(&support::recording("half-close").events);
+    assert!(findings.iter().all(|f| f.detail.is_none()), "{findings:#?}");
+}
+
+#[test]
+fn the_page_model_shows_the_step_of_the_moment_shown() {
+    let rec = support::recording("classic");
+    let mut model = Model::default();
+    model.apply(Action::Received(Box::new(RelayMessage::Hello(rec.hello()))));
+    for e in &rec.events {
+        model.apply(Action::Received(Box::new(RelayMessage::Event(e.clone()))));
+    }
+    let live = tcpstep_frontend::model::shown_step(&model).expect("a step at the end");
+    assert_eq!(
+        Some(live.clone()),
+        step_at(&rec.events, rec.events.len(), &model.view)
+    );
+    let middle = live.seq as usize;
+    model.apply(Action::Seek(Some(middle)));
+    let back = tcpstep_frontend::model::shown_step(&model).expect("a step in the middle");
+    assert!(back.seq < live.seq);
+    assert!(back.happenings.iter().all(|h| (h.seq as usize) < middle));
+    assert_eq!(
+        back.later, 0,
+        "the moment just before the next step ends this one"
+    );
+}
