@@ -19,7 +19,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use protocol::{CaptureStatus, TcpFlag};
+use protocol::{CaptureStatus, Segment, SocketId, TcpFlag};
 
 use parse::Decoded;
 use pcap_file::Frame;
@@ -74,6 +74,41 @@ pub struct Captured {
     pub rel_ack: u32,
 }
 
+impl Captured {
+    /// The segment as the protocol carries it, with the session's sockets at
+    /// each end (which only the session knows) and its time on the session's
+    /// clock, which reads 0 at the wall-clock time `wall_start` (pcap's
+    /// timestamps are wall-clock).
+    pub fn into_segment(
+        self,
+        from_socket: Option<SocketId>,
+        to_socket: Option<SocketId>,
+        wall_start: SystemTime,
+    ) -> Segment {
+        let d = self.decoded;
+        let wire_us = self
+            .at
+            .duration_since(wall_start)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        Segment {
+            from: d.from.to_string(),
+            to: d.to.to_string(),
+            from_socket,
+            to_socket,
+            flags: d.flags,
+            seq: d.seq,
+            ack: d.ack,
+            rel_seq: self.rel_seq,
+            rel_ack: self.rel_ack,
+            window: d.window,
+            options: d.options,
+            len: d.payload.len(),
+            payload: d.payload,
+            wire_us,
+        }
+    }
+}
+
 /// A capture handle on `lo` that a finished session gave back.
 ///
 /// Opening a capture costs about 8 ms and closing one about 23 ms (the
@@ -83,7 +118,7 @@ pub struct Captured {
 static IDLE: Mutex<Option<pcap::Capture<pcap::Active>>> = Mutex::new(None);
 
 fn idle() -> std::sync::MutexGuard<'static, Option<pcap::Capture<pcap::Active>>> {
-    IDLE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    crate::sync::lock(&IDLE)
 }
 
 /// Keeps `capture` for the next session, unless one is kept already (then
