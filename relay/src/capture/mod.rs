@@ -41,20 +41,34 @@ pub fn status() -> CaptureStatus {
         }
         Err(err) => CaptureStatus {
             enabled: false,
-            reason: denied_reason(&err),
+            reason: CaptureDenied::new(err).to_string(),
         },
     }
 }
 
-fn denied_reason(err: &pcap::Error) -> String {
-    let exe = std::env::current_exe()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| "path/to/relay".to_owned());
-    format!(
-        "capture is off: cannot capture on {INTERFACE} ({err}); it needs CAP_NET_RAW: \
-         run `sudo setcap cap_net_raw+eip {exe}` (or run the relay as root). \
-         Calls and kernel state are still shown"
-    )
+/// Why this process cannot capture, with what grants it the permission.
+///
+/// libpcap's error is part of the one line (the relay shows it to viewers
+/// as the reason capture is off), so it is not also the error's `source()`.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "capture is off: cannot capture on {INTERFACE} ({pcap}); it needs CAP_NET_RAW: \
+     run `sudo setcap cap_net_raw+eip {exe}` (or run the relay as root). \
+     Calls and kernel state are still shown"
+)]
+pub struct CaptureDenied {
+    pcap: pcap::Error,
+    /// This program's path, for the `setcap` command.
+    exe: String,
+}
+
+impl CaptureDenied {
+    fn new(pcap: pcap::Error) -> Self {
+        let exe = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "path/to/relay".to_owned());
+        CaptureDenied { pcap, exe }
+    }
 }
 
 fn open_lo() -> Result<pcap::Capture<pcap::Active>, pcap::Error> {
@@ -139,7 +153,7 @@ pub struct Live {
 
 impl Live {
     /// Starts capturing TCP to and from `port` on the loopback interface.
-    pub fn open(port: u16) -> Result<Live, String> {
+    pub fn open(port: u16) -> Result<Live, CaptureDenied> {
         let start = || -> Result<_, pcap::Error> {
             let reused = idle().take();
             let mut capture = match reused {
@@ -151,7 +165,7 @@ impl Live {
             while capture.next_packet().is_ok() {}
             Ok(capture)
         };
-        let capture = start().map_err(|e| denied_reason(&e))?;
+        let capture = start().map_err(CaptureDenied::new)?;
         Ok(Live {
             capture: Some(capture),
             frames: Vec::new(),

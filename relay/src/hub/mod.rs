@@ -55,18 +55,18 @@ pub async fn run(
                             Ok(true) => return,
                             Ok(false) => {}
                             Err(err) => {
-                                eprintln!("relay: {peer}: {err}");
+                                tracing::info!("{peer}: {err}");
                                 return;
                             }
                         }
                         if let Err(err) = viewer::serve(stream, host, origins).await {
-                            eprintln!("relay: viewer {peer}: {err}");
+                            tracing::info!("viewer {peer}: {err}");
                         }
                     });
                 }
                 // Out of file descriptors and the like: say so, and keep serving.
                 Err(err) => {
-                    eprintln!("relay: cannot accept a viewer: {err}");
+                    tracing::warn!("cannot accept a viewer: {err}");
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
             },

@@ -93,7 +93,7 @@ impl Session {
             match Live::open(port) {
                 Ok(live) => Some(Mutex::new(live)),
                 Err(reason) => {
-                    eprintln!("relay: session {id}: {reason}");
+                    tracing::warn!(session = id, "{reason}");
                     None
                 }
             }

@@ -110,9 +110,9 @@ impl Threads {
             if all_ended || handle.is_finished() {
                 let _ = handle.join();
             } else {
-                eprintln!(
-                    "relay: warning: session {}: {name} did not end within {patience:?}; leaving it behind",
-                    self.session
+                tracing::warn!(
+                    session = self.session,
+                    "{name} did not end within {patience:?}; leaving it behind"
                 );
             }
         }
