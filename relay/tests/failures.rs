@@ -2,7 +2,9 @@
 //!
 //! Every failure here is the kernel's own: a socket call that really fails
 //! (an fd swapped for `/dev/null` just before the call, so the kernel
-//! answers `ENOTSOCK`).
+//! answers `ENOTSOCK`), a port really held by another socket.
+
+mod support;
 
 use std::{
     fs::File,
@@ -10,10 +12,15 @@ use std::{
     net::{SocketAddr, TcpListener},
     os::fd::{AsRawFd, RawFd},
     panic::Location,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
 };
 
-use protocol::Call;
+use protocol::{Actor, Call, Ending, EventKind, Mode, RelayMessage, Scenario};
+use support::{Relay, Viewer};
 use tcpstep_relay::pair::{self, ClientConfig, Observer, PairError, Server, ServerConfig};
+
+const RELAY: &str = env!("CARGO_BIN_EXE_relay");
 
 /// An observer that, just before the first call `doomed` picks, puts
 /// `/dev/null` in place of the call's socket (`dup2`), so the kernel fails
@@ -153,4 +160,114 @@ struct Quiet;
 
 impl Observer for Quiet {
     fn line(&mut self, _line: &str) {}
+}
+
+/// What the kernel says to a `bind()` on a port another socket holds.
+fn in_use(port: u16) -> String {
+    format!("cannot bind 127.0.0.1:{port}: address already in use (EADDRINUSE)")
+}
+
+#[test]
+fn record_says_at_once_that_the_server_could_not_bind() {
+    // Another program's listener holds the port.
+    let holder = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    let port = holder.local_addr().expect("its address").port();
+    let out = std::env::temp_dir().join(format!("tcpstep-failures-{}.jsonl", std::process::id()));
+    let started = Instant::now();
+    let run = Command::new(RELAY)
+        .args(["record", "--scenario", "custom", "--server-port"])
+        .arg(port.to_string())
+        .args(["--timeout", "60", "--out"])
+        .arg(&out)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run relay record");
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "stderr: {stderr}");
+    // At once, not after its 60 s timeout: a failed bind takes a millisecond,
+    // the rest is starting and stopping the session.
+    assert!(
+        took < Duration::from_secs(5),
+        "took {took:?}; stderr: {stderr}"
+    );
+    // One line, in the server's own words.
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
+    assert!(
+        stderr.starts_with("relay: the server failed, which ended the session: ")
+            && stderr.contains(&in_use(port)),
+        "stderr: {stderr}"
+    );
+    assert!(
+        !stderr.contains("waiting on each other"),
+        "stderr: {stderr}"
+    );
+    assert!(
+        !out.exists(),
+        "no trace is written for a session that never ran"
+    );
+    drop(holder);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_session_whose_server_cannot_bind_ends_at_once_in_its_words() {
+    let holder = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    let port = holder.local_addr().expect("its address").port();
+    // Playing, so that no step is needed for the server to reach bind().
+    let relay = Relay::start_in(Mode::Playing { interval_ms: 1 }, 4096, &[]).await;
+    let mut viewer = Viewer::connect(&relay.url).await;
+    let scenario = Scenario {
+        name: "custom".to_owned(),
+        port: Some(port),
+        ..Scenario::classic()
+    };
+    let started = Instant::now();
+    viewer
+        .send(&protocol::Command::Reset {
+            scenario: Some(scenario),
+        })
+        .await;
+    loop {
+        if let RelayMessage::Session(info) = viewer.next().await {
+            if info.scenario.port == Some(port) {
+                break;
+            }
+        }
+    }
+    let ended = viewer
+        .until(|e| e.actor == Actor::Server && matches!(e.kind, EventKind::ActorEnded { .. }))
+        .await;
+    let EventKind::ActorEnded {
+        ending: Ending::Failed { message },
+    } = ended.kind
+    else {
+        panic!("the server should have failed: {ended:?}");
+    };
+    assert!(message.starts_with(&in_use(port)), "{message}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the failure took {:?} to show",
+        started.elapsed()
+    );
+    // The session is over, and says so to whoever steps it, at once.
+    viewer.send(&protocol::Command::Step { actor: None }).await;
+    let answer = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            if let RelayMessage::Error { message } = viewer.next().await {
+                return message;
+            }
+        }
+    })
+    .await
+    .expect("an answer to the step");
+    assert!(answer.contains("the session has ended"), "{answer}");
+    // No client was ever started: nothing listens for it to reach.
+    assert!(
+        viewer
+            .session_events()
+            .iter()
+            .all(|e| !matches!(e.actor, Actor::Client(_))),
+        "a client ran against a server that never listened"
+    );
+    drop(holder);
 }

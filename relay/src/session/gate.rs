@@ -18,7 +18,7 @@ pub enum StepError {
     NothingWaiting,
     #[error("{0} is not waiting for a step: it is blocked in the kernel or has ended")]
     NotWaiting(Actor),
-    #[error("the session has ended (it is being reset, or its history is full): reset to start a new one")]
+    #[error("the session has ended (its server failed before it listened, it is being reset, or its history is full): reset to start a new one")]
     Closed,
 }
 

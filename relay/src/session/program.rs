@@ -42,10 +42,19 @@ pub(super) fn spawn(
                 }
             }
         };
+        let failed = matches!(ending, Ending::Failed { .. });
         for socket in shared.forget_all_of(actor) {
             shared.emit(actor, Some(socket), EventKind::SocketClosed);
         }
         shared.emit(actor, None, EventKind::ActorEnded { ending });
+        if actor == Actor::Server && shared.server_never_listens() && failed {
+            // The server failed before it listened (a port in use, say): the
+            // clients, started once it listens, never will be, and nothing
+            // is left to step. The session ends now, its last event the
+            // server's own words, rather than wait for steps or a timeout
+            // that can change nothing.
+            shared.gate.close();
+        }
     })?;
     let _ = has_arrived.recv_timeout(patience);
     Ok(())
