@@ -325,6 +325,7 @@ fn serve(args: ServeArgs) -> Result<()> {
                 _ = terminate.recv() => {}
             }
         };
+        // Returns once every viewer has had its close frame (or the hub's patience ran out).
         hub::run(listener, host.clone(), origins, shutdown).await;
         println!("stopping: closing the session's sockets");
         tokio::task::spawn_blocking(move || host.shutdown())

@@ -2,13 +2,14 @@
 //!
 //! Every failure here is the kernel's own: a socket call that really fails
 //! (an fd swapped for `/dev/null` just before the call, so the kernel
-//! answers `ENOTSOCK`), a port really held by another socket.
+//! answers `ENOTSOCK`), a port really held by another socket, a real
+//! SIGTERM to a real `relay serve`.
 
 mod support;
 
 use std::{
     fs::File,
-    io,
+    io::{self, BufRead, BufReader},
     net::{SocketAddr, TcpListener},
     os::fd::{AsRawFd, RawFd},
     panic::Location,
@@ -16,9 +17,11 @@ use std::{
     time::{Duration, Instant},
 };
 
+use futures_util::StreamExt;
 use protocol::{Actor, Call, Ending, EventKind, Mode, RelayMessage, Scenario};
 use support::{Relay, Viewer};
 use tcpstep_relay::pair::{self, ClientConfig, Observer, PairError, Server, ServerConfig};
+use tokio_tungstenite::tungstenite::{protocol::frame::coding::CloseCode, Message};
 
 const RELAY: &str = env!("CARGO_BIN_EXE_relay");
 
@@ -270,4 +273,63 @@ async fn a_live_session_whose_server_cannot_bind_ends_at_once_in_its_words() {
         "a client ran against a server that never listened"
     );
     drop(holder);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_every_viewer_and_the_relay_exits_cleanly() {
+    let mut relay = Command::new(RELAY)
+        .args(["serve", "--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start relay serve");
+    let stdout = relay.stdout.take().expect("its stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("relay serve says where viewers connect")
+            .expect("a line");
+        if let Some(url) = line.strip_prefix("viewers connect to ") {
+            break url.to_owned();
+        }
+    };
+    let mut viewer = Viewer::connect(&url).await;
+    assert!(matches!(viewer.next().await, RelayMessage::Hello(_)));
+
+    let pid = libc::pid_t::try_from(relay.id()).expect("a pid");
+    // SAFETY: kill(2) on our own child, which has not been waited for.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let signalled = Instant::now();
+
+    // The viewer is told, with a close frame, before the relay goes.
+    let close = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match viewer.ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(_)) => continue,
+                other => panic!("the connection ended without a close frame: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("a close frame within 5 s");
+    let close = close.expect("a close frame with a code");
+    assert_eq!(close.code, CloseCode::Away);
+    assert_eq!(close.reason.as_str(), "the relay is shutting down");
+    // Our reply completes the closing handshake.
+    assert!(viewer.ws.next().await.is_none_or(|end| end.is_err()));
+
+    let status = loop {
+        if let Some(status) = relay.try_wait().expect("wait for the relay") {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(5),
+            "the relay was still running 5 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(status.code(), Some(0), "relay serve after SIGTERM");
 }
