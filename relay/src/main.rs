@@ -2,6 +2,7 @@
 
 use std::{
     ffi::OsStr,
+    io::IsTerminal,
     net::{IpAddr, Ipv4Addr, SocketAddr},
     process::ExitCode,
 };
@@ -218,8 +219,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // Logs (a viewer's connection failing, a session's capture refused) go
     // to stderr through `tracing`; what a command prints goes to stdout.
+    // Colours only for a person at a terminal, not in a file or a pipe.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
     match run(cli) {
