@@ -20,8 +20,14 @@ use std::{
 use futures_util::StreamExt;
 use protocol::{Actor, Call, Ending, EventKind, Mode, RelayMessage, Scenario};
 use support::{Relay, Viewer};
-use tcpstep_relay::pair::{self, ClientConfig, Observer, PairError, Server, ServerConfig};
-use tokio_tungstenite::tungstenite::{protocol::frame::coding::CloseCode, Message};
+use tcpstep_relay::{
+    feed::LIVE_BUFFER,
+    pair::{self, ClientConfig, Observer, PairError, Server, ServerConfig},
+};
+use tokio_tungstenite::tungstenite::{
+    protocol::{frame::coding::CloseCode, CloseFrame},
+    Message,
+};
 
 const RELAY: &str = env!("CARGO_BIN_EXE_relay");
 
@@ -217,7 +223,7 @@ async fn a_live_session_whose_server_cannot_bind_ends_at_once_in_its_words() {
     let holder = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let port = holder.local_addr().expect("its address").port();
     // Playing, so that no step is needed for the server to reach bind().
-    let relay = Relay::start_in(Mode::Playing { interval_ms: 1 }, 4096, &[]).await;
+    let relay = Relay::start_in(Mode::Playing { interval_ms: 1 }, LIVE_BUFFER, &[]).await;
     let mut viewer = Viewer::connect(&relay.url).await;
     let scenario = Scenario {
         name: "custom".to_owned(),
@@ -275,8 +281,8 @@ async fn a_live_session_whose_server_cannot_bind_ends_at_once_in_its_words() {
     drop(holder);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_closes_every_viewer_and_the_relay_exits_cleanly() {
+/// A real `relay serve` on a free port, and the URL it says viewers connect to.
+fn serve() -> (std::process::Child, String) {
     let mut relay = Command::new(RELAY)
         .args(["serve", "--port", "0"])
         .stdin(Stdio::null())
@@ -295,15 +301,34 @@ async fn sigterm_closes_every_viewer_and_the_relay_exits_cleanly() {
             break url.to_owned();
         }
     };
-    let mut viewer = Viewer::connect(&url).await;
-    assert!(matches!(viewer.next().await, RelayMessage::Hello(_)));
+    // The rest of its output (a line as it stops) goes nowhere, unread.
+    std::thread::spawn(move || lines.for_each(drop));
+    (relay, url)
+}
 
+fn sigterm(relay: &std::process::Child) -> Instant {
     let pid = libc::pid_t::try_from(relay.id()).expect("a pid");
     // SAFETY: kill(2) on our own child, which has not been waited for.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let signalled = Instant::now();
+    Instant::now()
+}
 
-    // The viewer is told, with a close frame, before the relay goes.
+/// Waits (at most 5 s after `signalled`) for the relay to exit; its status.
+async fn exits(relay: &mut std::process::Child, signalled: Instant) -> std::process::ExitStatus {
+    loop {
+        if let Some(status) = relay.try_wait().expect("wait for the relay") {
+            return status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(5),
+            "the relay was still running 5 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The close frame a viewer receives next (within 5 s), skipping anything before it.
+async fn close_frame(viewer: &mut Viewer) -> CloseFrame {
     let close = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
             match viewer.ws.next().await {
@@ -318,18 +343,45 @@ async fn sigterm_closes_every_viewer_and_the_relay_exits_cleanly() {
     let close = close.expect("a close frame with a code");
     assert_eq!(close.code, CloseCode::Away);
     assert_eq!(close.reason.as_str(), "the relay is shutting down");
-    // Our reply completes the closing handshake.
-    assert!(viewer.ws.next().await.is_none_or(|end| end.is_err()));
+    close
+}
 
-    let status = loop {
-        if let Some(status) = relay.try_wait().expect("wait for the relay") {
-            break status;
-        }
-        assert!(
-            signalled.elapsed() < Duration::from_secs(5),
-            "the relay was still running 5 s after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_every_viewer_and_the_relay_exits_cleanly() {
+    let (mut relay, url) = serve();
+    let mut viewers = Vec::new();
+    for _ in 0..3 {
+        let mut viewer = Viewer::connect(&url).await;
+        assert!(matches!(viewer.next().await, RelayMessage::Hello(_)));
+        viewers.push(viewer);
+    }
+    let signalled = sigterm(&relay);
+    for viewer in &mut viewers {
+        // Each viewer is told, with a close frame, before the relay goes...
+        close_frame(viewer).await;
+        // ...and our reply completes the closing handshake.
+        assert!(viewer.ws.next().await.is_none_or(|end| end.is_err()));
+    }
+    let status = exits(&mut relay, signalled).await;
     assert_eq!(status.code(), Some(0), "relay serve after SIGTERM");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_waits_for_a_silent_viewer_but_not_for_ever() {
+    let (mut relay, url) = serve();
+    let mut silent = Viewer::connect(&url).await;
+    assert!(matches!(silent.next().await, RelayMessage::Hello(_)));
+    let signalled = sigterm(&relay);
+    // This viewer reads nothing and so never answers the close frame: the
+    // relay waits for its answer a while (hub::CLOSE_PATIENCE bounds it),
+    // then exits cleanly all the same.
+    let status = exits(&mut relay, signalled).await;
+    assert_eq!(status.code(), Some(0), "relay serve after SIGTERM");
+    assert!(
+        signalled.elapsed() >= Duration::from_millis(900),
+        "the relay left after {:?}: it did not wait for its viewer's answer",
+        signalled.elapsed()
+    );
+    // The close frame was sent all the same, and waits in the viewer's socket.
+    close_frame(&mut silent).await;
 }
