@@ -217,14 +217,6 @@ impl ScenarioArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Logs (a viewer's connection failing, a session's capture refused) go
-    // to stderr through `tracing`; what a command prints goes to stdout.
-    // Colours only for a person at a terminal, not in a file or a pipe.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -235,11 +227,34 @@ fn main() -> ExitCode {
     }
 }
 
+/// Sends the relay's logs (a viewer's connection failing, a session's
+/// capture refused, a thread left behind) to stderr through `tracing`;
+/// what a command prints goes to stdout. Only sessions log: `relay server`
+/// and `relay client` print their lines and nothing else, and start
+/// without it.
+fn log_to_stderr() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, not in a file or a pipe.
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        None => serve(cli.serve),
-        Some(Command::Serve(args)) => serve(args),
-        Some(Command::Record(args)) => record_session(args),
+        None => {
+            log_to_stderr();
+            serve(cli.serve)
+        }
+        Some(Command::Serve(args)) => {
+            log_to_stderr();
+            serve(args)
+        }
+        Some(Command::Record(args)) => {
+            log_to_stderr();
+            record_session(args)
+        }
         Some(Command::Server { port }) => {
             let addr = SocketAddr::from(([127, 0, 0, 1], port));
             let server = Server::listen(addr, &ServerConfig::default(), &mut Stdout)?;
