@@ -14,7 +14,8 @@ use crate::classic;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Scenario {
-    /// `classic`, `fragmented`, `early-close`, `refused`, `crowd` or `custom`.
+    /// The name of one of [`Scenario::presets`] (the list is kept there
+    /// alone), `custom` for any settings of one's own.
     pub name: String,
     /// What each client sends (as UTF-8)...
     pub message: String,

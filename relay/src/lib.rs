@@ -25,3 +25,4 @@ pub mod pair;
 pub mod record;
 pub mod scenario;
 pub mod session;
+mod sync;

@@ -1,11 +1,17 @@
 //! `relay`: the tcpstep relay, and the classic TCP pair from the terminal.
 
 use std::{
+    ffi::OsStr,
+    io::IsTerminal,
     net::{IpAddr, Ipv4Addr, SocketAddr},
     process::ExitCode,
 };
 
-use clap::{Parser, Subcommand};
+use anyhow::{anyhow, Context, Result};
+use clap::{
+    builder::{PossibleValue, StringValueParser, TypedValueParser},
+    Parser, Subcommand,
+};
 use protocol::{classic::DEFAULT_PORT, Scenario};
 use tcpstep_relay::{
     capture,
@@ -63,8 +69,8 @@ struct ServeArgs {
     /// A web origin (scheme://host:port) whose pages may drive the relay, besides its own and trunk's; repeatable
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allow_origin: Vec<String>,
-    /// The first session's scenario: classic, fragmented, early-close, refused, crowd, abortive-close, half-close, zero-window, unread-close or custom
-    #[arg(long, default_value = "classic")]
+    /// The first session's scenario
+    #[arg(long, default_value = "classic", value_parser = Presets)]
     scenario: String,
     #[command(flatten)]
     options: ScenarioArgs,
@@ -72,8 +78,8 @@ struct ServeArgs {
 
 #[derive(Debug, clap::Args)]
 struct RecordArgs {
-    /// classic, fragmented, early-close, refused, crowd, abortive-close, half-close, zero-window, unread-close or custom
-    #[arg(long, default_value = "classic")]
+    /// The session's scenario
+    #[arg(long, default_value = "classic", value_parser = Presets)]
     scenario: String,
     /// Where to write the events, as JSON lines
     #[arg(long, value_name = "FILE")]
@@ -86,6 +92,36 @@ struct RecordArgs {
     timeout: u64,
     #[command(flatten)]
     options: ScenarioArgs,
+}
+
+/// `--scenario`'s values: the presets themselves, offered in the help (and
+/// to shell completion) each with what it shows, so that nothing typed by
+/// hand falls behind them. The name is checked when the scenario is built
+/// ([`ScenarioArgs::apply`], against the same presets), so that a wrong one
+/// gets the relay's one-line error and exit status 1, as every other
+/// mistake does, rather than clap's usage text.
+#[derive(Debug, Clone, Copy)]
+struct Presets;
+
+impl TypedValueParser for Presets {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<String, clap::Error> {
+        StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        let presets = Scenario::presets().into_iter();
+        Some(Box::new(presets.map(|s| {
+            let help = s.description();
+            PossibleValue::new(s.name).help(help)
+        })))
+    }
 }
 
 /// Changes to a scenario's settings; any of them makes it a custom one.
@@ -146,10 +182,10 @@ struct ScenarioArgs {
 
 impl ScenarioArgs {
     /// The preset `name` with these changes.
-    fn apply(&self, name: &str) -> Result<Scenario, String> {
+    fn apply(&self, name: &str) -> Result<Scenario> {
         let mut s = Scenario::preset(name).ok_or_else(|| {
             let names: Vec<String> = Scenario::presets().into_iter().map(|p| p.name).collect();
-            format!(
+            anyhow!(
                 "unknown scenario {name:?}: choose one of {}",
                 names.join(", ")
             )
@@ -181,52 +217,72 @@ impl ScenarioArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        None => serve(cli.serve),
-        Some(Command::Serve(args)) => serve(args),
-        Some(Command::Record(args)) => record_session(args),
-        Some(Command::Server { port }) => {
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            Server::listen(addr, &ServerConfig::default(), &mut Stdout)
-                .map_err(pair::PairError::from)
-                .and_then(|server| {
-                    server
-                        .serve_forever(&mut Stdout)
-                        .map(|never| match never {})
-                })
-                .map_err(|e| e.to_string())
-        }
-        Some(Command::Client { port, host }) => pair::resolve(&host, port)
-            .map_err(pair::PairError::from)
-            .and_then(|addr| pair::client(addr, &ClientConfig::default(), &mut Stdout).map(drop))
-            .map_err(|e| e.to_string()),
-    };
-    match result {
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // One line, no backtrace: this is an error the user caused and can fix.
-            eprintln!("relay: {err}");
+            eprintln!("relay: {err:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn record_session(args: RecordArgs) -> Result<(), String> {
+/// Sends the relay's logs (a viewer's connection failing, a session's
+/// capture refused, a thread left behind) to stderr through `tracing`;
+/// what a command prints goes to stdout. Only sessions log: `relay server`
+/// and `relay client` print their lines and nothing else, and start
+/// without it.
+fn log_to_stderr() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, not in a file or a pipe.
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        None => {
+            log_to_stderr();
+            serve(cli.serve)
+        }
+        Some(Command::Serve(args)) => {
+            log_to_stderr();
+            serve(args)
+        }
+        Some(Command::Record(args)) => {
+            log_to_stderr();
+            record_session(args)
+        }
+        Some(Command::Server { port }) => {
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let server = Server::listen(addr, &ServerConfig::default(), &mut Stdout)?;
+            match server.serve_forever(&mut Stdout)? {}
+        }
+        Some(Command::Client { port, host }) => {
+            let addr = pair::resolve(&host, port)?;
+            pair::client(addr, &ClientConfig::default(), &mut Stdout)?;
+            Ok(())
+        }
+    }
+}
+
+fn record_session(args: RecordArgs) -> Result<()> {
     let scenario = args.options.apply(&args.scenario)?;
-    tcpstep_relay::scenario::plan(&scenario).map_err(|e| e.to_string())?;
+    tcpstep_relay::scenario::plan(&scenario)?;
     let capture = capture::status();
     if args.pcap.is_some() && !capture.enabled {
-        return Err(capture.reason);
+        return Err(anyhow!(capture.reason));
     }
     let recording = record::record(
         scenario,
         capture.enabled,
         std::time::Duration::from_secs(args.timeout),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let lines = recording.json_lines();
     std::fs::write(&args.out, lines)
-        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
     println!(
         "{} events of a {} session written to {}",
         recording.events.len(),
@@ -234,7 +290,7 @@ fn record_session(args: RecordArgs) -> Result<(), String> {
         args.out.display()
     );
     if let (Some(path), Some(pcap)) = (&args.pcap, &recording.pcap) {
-        std::fs::write(path, pcap).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        std::fs::write(path, pcap).with_context(|| format!("cannot write {}", path.display()))?;
         let segments = recording
             .events
             .iter()
@@ -245,25 +301,25 @@ fn record_session(args: RecordArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn serve(args: ServeArgs) -> Result<(), String> {
+fn serve(args: ServeArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let addr = SocketAddr::new(args.bind, args.port);
         let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|e| pair::CallError::new("bind", addr, e).to_string())?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            .map_err(|e| pair::CallError::new("bind", addr, e))?;
+        let addr = listener.local_addr()?;
         // Listen for ctrl-c (and a polite kill) before saying we are ready,
         // so that a signal sent the moment we are never goes unheard.
-        let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-        let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
         let capture = capture::status();
         let scenario = args.options.apply(&args.scenario)?;
         let host = Host::start(scenario, capture.clone(), LIVE_BUFFER)
-            .map_err(|e| format!("cannot start a session: {e}"))?;
+            .context("cannot start a session")?;
         println!(
             "tcpstep relay {} (protocol {})",
             env!("CARGO_PKG_VERSION"),
@@ -281,17 +337,18 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             );
         }
         let origins = OriginPolicy::new(addr, &args.allow_origin);
-        hub::run(listener, host.clone(), origins, async move {
+        let shutdown = async move {
             tokio::select! {
                 _ = interrupt.recv() => {}
                 _ = terminate.recv() => {}
             }
-        })
-        .await;
+        };
+        // Returns once every viewer has had its close frame (or the hub's patience ran out).
+        hub::run(listener, host.clone(), origins, shutdown).await;
         println!("stopping: closing the session's sockets");
         tokio::task::spawn_blocking(move || host.shutdown())
             .await
-            .map_err(|e| e.to_string())
+            .context("the session's shutdown failed")
     })
 }
 
@@ -304,5 +361,45 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         super::Cli::command().debug_assert();
+    }
+
+    /// `--scenario` takes exactly the presets, in their order, each with its
+    /// description as help: nothing typed by hand to fall behind them.
+    #[test]
+    fn the_scenarios_on_offer_are_the_presets() {
+        let presets = protocol::Scenario::presets();
+        let mut cli = super::Cli::command();
+        for command in ["serve", "record"] {
+            let sub = cli.find_subcommand_mut(command).expect(command);
+            let arg = sub
+                .get_arguments()
+                .find(|a| a.get_id() == "scenario")
+                .expect("a --scenario option");
+            let offered: Vec<(String, String)> = arg
+                .get_possible_values()
+                .iter()
+                .map(|v| {
+                    let help = v.get_help().map(|h| h.to_string()).unwrap_or_default();
+                    (v.get_name().to_owned(), help)
+                })
+                .collect();
+            let expected: Vec<(String, String)> = presets
+                .iter()
+                .map(|s| (s.name.clone(), s.description().to_owned()))
+                .collect();
+            assert_eq!(offered, expected, "relay {command} --scenario");
+        }
+        let help = cli
+            .find_subcommand_mut("record")
+            .expect("record")
+            .render_long_help()
+            .to_string();
+        for preset in &presets {
+            assert!(
+                help.contains(&preset.name),
+                "{} missing from:\n{help}",
+                preset.name
+            );
+        }
     }
 }

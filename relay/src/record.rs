@@ -7,7 +7,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use protocol::{Actor, Call, Event, EventKind, Hello, Mode, RelayMessage, Scenario, SessionInfo};
+use protocol::{
+    Actor, Call, Ending, Event, EventKind, Hello, Mode, RelayMessage, Scenario, SessionInfo,
+    SocketRole,
+};
 
 use crate::{
     feed::{Feed, LIVE_BUFFER},
@@ -59,6 +62,10 @@ pub enum RecordError {
     Start(std::io::Error),
     #[error("the session did not finish within {0:?}; its programs may be waiting on each other")]
     Timeout(Duration),
+    /// A program failed in a way that ended the session before it could run
+    /// (the server could not listen): said at once, in the program's words.
+    #[error("the {actor} failed, which ended the session: {message}")]
+    Failed { actor: Actor, message: String },
 }
 
 /// Runs `scenario` in play mode, as fast as the kernel goes, until every
@@ -88,7 +95,15 @@ pub fn record(
     )
     .map_err(RecordError::Start)?;
     let deadline = Instant::now() + timeout;
-    while !finished(&feed.events(), clients) {
+    loop {
+        let events = feed.events();
+        if let Some(failed) = ended_by_failure(&events) {
+            session.stop();
+            return Err(failed);
+        }
+        if finished(&events, clients) {
+            break;
+        }
         if Instant::now() > deadline {
             session.stop();
             return Err(RecordError::Timeout(timeout));
@@ -104,6 +119,31 @@ pub fn record(
     };
     session.stop();
     Ok(recording)
+}
+
+/// The failure that ended the session before it could run, if one did: the
+/// server failing before its `listen()` succeeded, so that no client will
+/// ever start (see the session's `program.rs`).
+pub fn ended_by_failure(events: &[Event]) -> Option<RecordError> {
+    let server = events.iter().filter(|e| e.actor == Actor::Server);
+    let mut listened = false;
+    for e in server {
+        match &e.kind {
+            EventKind::SocketUpdated {
+                role: SocketRole::Listener,
+            } => listened = true,
+            EventKind::ActorEnded {
+                ending: Ending::Failed { message },
+            } if !listened => {
+                return Some(RecordError::Failed {
+                    actor: Actor::Server,
+                    message: message.clone(),
+                })
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Whether the programs have done all they will do.

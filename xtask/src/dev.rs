@@ -1,6 +1,17 @@
 //! `cargo xtask dev`: the relay and the visualiser, running, for a person to use.
+//!
+//! The relay and `trunk serve` live exactly as long as this command. When
+//! trunk ends or this command fails, the relay is stopped on the way out
+//! ([`StopOnDrop`]). When this command is killed outright (a signal to it
+//! alone, `kill -9` included), nothing of it runs on the way out, so each
+//! child is started with the kernel's parent-death signal
+//! (`prctl(PR_SET_PDEATHSIG)`): the kernel sends it SIGTERM the moment this
+//! process is gone. (`cargo run` replaces itself with the relay by `exec`,
+//! which keeps the setting.)
 
 use std::{
+    io,
+    os::unix::process::CommandExt,
     process::{Child, Command},
     thread,
     time::Duration,
@@ -23,18 +34,18 @@ pub fn run() -> Result<()> {
     exec(Command::new("cargo").args(["build", "--package", "tcpstep-relay"]))?;
 
     step("Starting the relay (relay serve)");
-    let relay = Command::new("cargo")
-        .current_dir(crate::root())
-        .args([
-            "run",
-            "--quiet",
-            "--package",
-            "tcpstep-relay",
-            "--",
-            "serve",
-            "--port",
-            RELAY_PORT,
-        ])
+    let mut relay = Command::new("cargo");
+    relay.current_dir(crate::root()).args([
+        "run",
+        "--quiet",
+        "--package",
+        "tcpstep-relay",
+        "--",
+        "serve",
+        "--port",
+        RELAY_PORT,
+    ]);
+    let relay = ends_with_us(&mut relay)
         .spawn()
         .context("cannot start the relay")?;
     let mut relay = StopOnDrop(relay);
@@ -50,7 +61,29 @@ pub fn run() -> Result<()> {
     if std::env::var_os("DISPLAY").is_some() || cfg!(target_os = "macos") {
         trunk.arg("--open");
     }
-    exec(&mut trunk)
+    exec(ends_with_us(&mut trunk))
+}
+
+/// Makes `command`'s process receive SIGTERM when this one ends, however it
+/// ends (see the module's comment).
+fn ends_with_us(command: &mut Command) -> &mut Command {
+    let parent = std::process::id();
+    let set_death_signal = move || {
+        // SAFETY: prctl and getppid are async-signal-safe, as code between
+        // fork and exec must be; neither touches memory we own.
+        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // We may have ended between the fork and the prctl: then the signal
+        // will never come, so do not start at all. (No allocation here:
+        // another thread may have held the allocator's lock at the fork.)
+        if u32::try_from(unsafe { libc::getppid() }).ok() != Some(parent) {
+            return Err(io::Error::from_raw_os_error(libc::ESRCH));
+        }
+        Ok(())
+    };
+    // SAFETY: the closure only makes the async-signal-safe calls above.
+    unsafe { command.pre_exec(set_death_signal) }
 }
 
 /// The relay runs exactly as long as `trunk serve` does.

@@ -19,7 +19,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use protocol::{CaptureStatus, TcpFlag};
+use protocol::{CaptureStatus, Segment, SocketId, TcpFlag};
 
 use parse::Decoded;
 use pcap_file::Frame;
@@ -41,20 +41,34 @@ pub fn status() -> CaptureStatus {
         }
         Err(err) => CaptureStatus {
             enabled: false,
-            reason: denied_reason(&err),
+            reason: CaptureDenied::new(err).to_string(),
         },
     }
 }
 
-fn denied_reason(err: &pcap::Error) -> String {
-    let exe = std::env::current_exe()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| "path/to/relay".to_owned());
-    format!(
-        "capture is off: cannot capture on {INTERFACE} ({err}); it needs CAP_NET_RAW: \
-         run `sudo setcap cap_net_raw+eip {exe}` (or run the relay as root). \
-         Calls and kernel state are still shown"
-    )
+/// Why this process cannot capture, with what grants it the permission.
+///
+/// libpcap's error is part of the one line (the relay shows it to viewers
+/// as the reason capture is off), so it is not also the error's `source()`.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "capture is off: cannot capture on {INTERFACE} ({pcap}); it needs CAP_NET_RAW: \
+     run `sudo setcap cap_net_raw+eip {exe}` (or run the relay as root). \
+     Calls and kernel state are still shown"
+)]
+pub struct CaptureDenied {
+    pcap: pcap::Error,
+    /// This program's path, for the `setcap` command.
+    exe: String,
+}
+
+impl CaptureDenied {
+    fn new(pcap: pcap::Error) -> Self {
+        let exe = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "path/to/relay".to_owned());
+        CaptureDenied { pcap, exe }
+    }
 }
 
 fn open_lo() -> Result<pcap::Capture<pcap::Active>, pcap::Error> {
@@ -74,6 +88,41 @@ pub struct Captured {
     pub rel_ack: u32,
 }
 
+impl Captured {
+    /// The segment as the protocol carries it, with the session's sockets at
+    /// each end (which only the session knows) and its time on the session's
+    /// clock, which reads 0 at the wall-clock time `wall_start` (pcap's
+    /// timestamps are wall-clock).
+    pub fn into_segment(
+        self,
+        from_socket: Option<SocketId>,
+        to_socket: Option<SocketId>,
+        wall_start: SystemTime,
+    ) -> Segment {
+        let d = self.decoded;
+        let wire_us = self
+            .at
+            .duration_since(wall_start)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        Segment {
+            from: d.from.to_string(),
+            to: d.to.to_string(),
+            from_socket,
+            to_socket,
+            flags: d.flags,
+            seq: d.seq,
+            ack: d.ack,
+            rel_seq: self.rel_seq,
+            rel_ack: self.rel_ack,
+            window: d.window,
+            options: d.options,
+            len: d.payload.len(),
+            payload: d.payload,
+            wire_us,
+        }
+    }
+}
+
 /// A capture handle on `lo` that a finished session gave back.
 ///
 /// Opening a capture costs about 8 ms and closing one about 23 ms (the
@@ -83,7 +132,7 @@ pub struct Captured {
 static IDLE: Mutex<Option<pcap::Capture<pcap::Active>>> = Mutex::new(None);
 
 fn idle() -> std::sync::MutexGuard<'static, Option<pcap::Capture<pcap::Active>>> {
-    IDLE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    crate::sync::lock(&IDLE)
 }
 
 /// Keeps `capture` for the next session, unless one is kept already (then
@@ -104,7 +153,7 @@ pub struct Live {
 
 impl Live {
     /// Starts capturing TCP to and from `port` on the loopback interface.
-    pub fn open(port: u16) -> Result<Live, String> {
+    pub fn open(port: u16) -> Result<Live, CaptureDenied> {
         let start = || -> Result<_, pcap::Error> {
             let reused = idle().take();
             let mut capture = match reused {
@@ -116,7 +165,7 @@ impl Live {
             while capture.next_packet().is_ok() {}
             Ok(capture)
         };
-        let capture = start().map_err(|e| denied_reason(&e))?;
+        let capture = start().map_err(CaptureDenied::new)?;
         Ok(Live {
             capture: Some(capture),
             frames: Vec::new(),

@@ -4,18 +4,25 @@
 //!
 //! [`run`] takes its listener and a shutdown future, so `main` passes ctrl-c
 //! and tests pass a listener on port 0. Each connection is one task; a slow
-//! or stalled viewer holds up only its own task (see [`crate::feed`]).
+//! or stalled viewer holds up only its own task (see [`crate::feed`]). When
+//! the shutdown future completes, every task hears it (`shutdown.rs`), closes
+//! its viewer's WebSocket with a close frame, and `run` waits for them.
 
 mod download;
 mod origin;
+mod shutdown;
 mod viewer;
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 pub use download::{JSONL_PATH, PCAP_PATH};
 pub use origin::{OriginPolicy, TRUNK_PORT};
 use protocol::MAX_COMMAND_BYTES;
-use tokio::net::TcpListener;
+use shutdown::{Shutdown, Trigger};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    task::JoinSet,
+};
 use tokio_tungstenite::tungstenite::{
     handshake::server::{ErrorResponse, Request, Response},
     http::StatusCode,
@@ -30,7 +37,13 @@ pub const VIEWER_SEND_BUFFER: usize = 256 * 1024;
 /// The path of the WebSocket.
 pub const WS_PATH: &str = "/ws";
 
-/// Accepts viewers on `listener` until `shutdown` completes.
+/// How long, once `shutdown` completes, [`run`] waits for its viewers to
+/// take their close frames and end.
+pub const CLOSE_PATIENCE: Duration = Duration::from_secs(2);
+
+/// Accepts viewers on `listener` until `shutdown` completes; then sends each
+/// viewer a close frame and waits for every connection's task to end (at
+/// most [`CLOSE_PATIENCE`]), so that no viewer is just cut off.
 pub async fn run(
     listener: TcpListener,
     host: Arc<Host>,
@@ -38,39 +51,64 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     let origins = Arc::new(origins);
+    let trigger = Trigger::new();
+    let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            _ = &mut shutdown => return,
+            _ = &mut shutdown => break,
+            // Ended connections, collected as they end, so the set holds only live ones.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    // Bounds what the kernel buffers for a viewer that stops
-                    // reading; past it, that viewer's task waits, not the session.
-                    let _ = socket2::SockRef::from(&stream).set_send_buffer_size(VIEWER_SEND_BUFFER);
-                    let host = host.clone();
-                    let origins = origins.clone();
-                    tokio::spawn(async move {
-                        let mut stream = stream;
-                        match download::serve_plain_http(&mut stream, &host).await {
-                            Ok(true) => return,
-                            Ok(false) => {}
-                            Err(err) => {
-                                eprintln!("relay: {peer}: {err}");
-                                return;
-                            }
-                        }
-                        if let Err(err) = viewer::serve(stream, host, origins).await {
-                            eprintln!("relay: viewer {peer}: {err}");
-                        }
-                    });
+                    let connection = connection(stream, peer, host.clone(), origins.clone(), trigger.subscribe());
+                    connections.spawn(connection);
                 }
                 // Out of file descriptors and the like: say so, and keep serving.
                 Err(err) => {
-                    eprintln!("relay: cannot accept a viewer: {err}");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    tracing::warn!("cannot accept a viewer: {err}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
         }
+    }
+    // No new viewers; every connected one is told, and waited for.
+    drop(listener);
+    trigger.fire();
+    let all_ended = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(CLOSE_PATIENCE, all_ended)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "{} viewer connections did not end within {CLOSE_PATIENCE:?}; cutting them off",
+            connections.len()
+        );
+        connections.abort_all();
+    }
+}
+
+/// One connection: a download, or a viewer until it leaves or the hub stops.
+async fn connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    host: Arc<Host>,
+    origins: Arc<OriginPolicy>,
+    shutdown: Shutdown,
+) {
+    // Bounds what the kernel buffers for a viewer that stops
+    // reading; past it, that viewer's task waits, not the session.
+    let _ = socket2::SockRef::from(&stream).set_send_buffer_size(VIEWER_SEND_BUFFER);
+    match download::serve_plain_http(&mut stream, &host).await {
+        Ok(true) => return,
+        Ok(false) => {}
+        Err(err) => {
+            tracing::info!("{peer}: {err}");
+            return;
+        }
+    }
+    if let Err(err) = viewer::serve(stream, host, origins, shutdown).await {
+        tracing::info!("viewer {peer}: {err}");
     }
 }
 

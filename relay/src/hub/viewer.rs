@@ -14,7 +14,7 @@ use tokio_tungstenite::{
     WebSocketStream,
 };
 
-use super::{check_upgrade, ws_config, OriginPolicy};
+use super::{check_upgrade, shutdown::Shutdown, ws_config, OriginPolicy};
 use crate::{
     feed::{Item, Subscription},
     host::Host,
@@ -22,11 +22,15 @@ use crate::{
 
 type Ws = WebSocketStream<TcpStream>;
 
+/// How long a closing viewer's close frame is waited for.
+const CLOSE_REPLY_PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Serves one viewer until it leaves or the connection fails.
 pub async fn serve(
     stream: TcpStream,
     host: Arc<Host>,
     origins: Arc<OriginPolicy>,
+    shutdown: Shutdown,
 ) -> Result<(), WsError> {
     #[allow(clippy::result_large_err)] // tungstenite's callback signature
     let ws = tokio_tungstenite::accept_hdr_async_with_config(
@@ -37,7 +41,7 @@ pub async fn serve(
     .await?;
     // Counted from the handshake until this function returns, however it ends.
     let _watching = Watching::join(host.clone());
-    Viewer::new(ws, host).run().await
+    Viewer::new(ws, host).run(shutdown).await
 }
 
 /// One viewer counted among those watching.
@@ -84,7 +88,7 @@ impl Viewer {
         }
     }
 
-    async fn run(mut self) -> Result<(), WsError> {
+    async fn run(mut self, mut shutdown: Shutdown) -> Result<(), WsError> {
         let sub = self.host.feed().subscribe(None);
         let hello = RelayMessage::Hello(self.host.hello(sub.session.clone()));
         self.send(&hello).await?;
@@ -93,6 +97,10 @@ impl Viewer {
         let mut live = self.catch_up(sub, false).await?;
         loop {
             tokio::select! {
+                _ = shutdown.recv() => {
+                    let reason = "the relay is shutting down".to_owned();
+                    return self.close(CloseCode::Away, reason).await;
+                }
                 item = live.recv() => match item {
                     Ok(Item::Session(info)) => self.new_session(info).await?,
                     Ok(Item::Viewers(count)) => self.send(&RelayMessage::Viewers { count }).await?,
@@ -207,11 +215,22 @@ impl Viewer {
         self.ws.send(Message::text(json)).await
     }
 
+    /// Sends a close frame and waits (briefly) for the viewer's own, so the
+    /// closing handshake completes and the viewer learns why.
     async fn close(mut self, code: CloseCode, reason: String) -> Result<(), WsError> {
         let frame = CloseFrame {
             code,
             reason: reason.into(),
         };
-        self.ws.close(Some(frame)).await
+        self.ws.close(Some(frame)).await?;
+        let replied = async {
+            while let Some(Ok(message)) = self.ws.next().await {
+                if message.is_close() {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(CLOSE_REPLY_PATIENCE, replied).await;
+        Ok(())
     }
 }

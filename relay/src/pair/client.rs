@@ -39,14 +39,14 @@ pub fn client(
     let err = |call| move |e| CallError::new(call, addr, e);
     let socket = new_socket(addr, observer).map_err(err("socket"))?;
     let fd = Some(socket.as_raw_fd());
-    set_buffers(&socket, config.rcvbuf, config.sndbuf, observer).map_err(err("setsockopt"))?;
+    set_buffers(&socket, config.rcvbuf, config.sndbuf, addr, observer)?;
     if config.nodelay {
         let call = Call::Setsockopt {
             option: "TCP_NODELAY".to_owned(),
             value: 1,
         };
         traced(observer, fd, call, || socket.set_tcp_nodelay(true), done)
-            .map_err(err("setsockopt"))?;
+            .map_err(|e| CallError::setsockopt("TCP_NODELAY", addr, e))?;
     }
     let connect = Call::Connect {
         addr: addr.to_string(),

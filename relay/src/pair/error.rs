@@ -8,7 +8,8 @@ use crate::errno;
 fn phrase(call: &str) -> &'static str {
     match call {
         "socket" => "create a socket for",
-        "setsockopt" => "set SO_REUSEADDR on the socket for",
+        // Without the option's name (see `CallError::setsockopt`, which names it).
+        "setsockopt" => "set an option on the socket for",
         "bind" => "bind",
         "listen" => "listen on",
         "accept" => "accept a connection on",
@@ -18,6 +19,7 @@ fn phrase(call: &str) -> &'static str {
         "getsockname" => "read the local name of the socket for",
         "getpeername" => "read the peer name of the socket for",
         "close" => "close the socket for",
+        "shutdown" => "shut down the connection to",
         "resolve" => "resolve",
         _ => "use",
     }
@@ -27,10 +29,16 @@ fn phrase(call: &str) -> &'static str {
 ///
 /// Its message is one line, made to be the last thing a user reads:
 /// `cannot connect to 127.0.0.1:3000: connection refused (ECONNREFUSED); nothing listens there`.
+/// The OS error is part of that line (with its symbolic name), so it is not
+/// also given as the error's `source()`: a printer of error chains, such as
+/// `anyhow`'s `{:#}`, would say it twice.
 #[derive(Debug)]
 pub struct CallError {
     /// The call's name: `connect`, `bind`, ... (or `resolve` for a host name).
     pub call: &'static str,
+    /// For `setsockopt`, the option it set (`SO_RCVBUF`): the pair sets
+    /// several, and a failure must name the one that failed.
+    pub option: Option<&'static str>,
     /// The address the call was about: what was bound, connected to, or the peer.
     pub addr: String,
     pub source: io::Error,
@@ -40,8 +48,17 @@ impl CallError {
     pub fn new(call: &'static str, addr: impl fmt::Display, source: io::Error) -> Self {
         CallError {
             call,
+            option: None,
             addr: addr.to_string(),
             source,
+        }
+    }
+
+    /// A failed `setsockopt` of `option` (`SO_REUSEADDR`, `TCP_NODELAY`, ...).
+    pub fn setsockopt(option: &'static str, addr: impl fmt::Display, source: io::Error) -> Self {
+        CallError {
+            option: Some(option),
+            ..CallError::new("setsockopt", addr, source)
         }
     }
 
@@ -62,24 +79,33 @@ impl CallError {
             ("send" | "recv", libc::ECONNRESET | libc::EPIPE) => {
                 "the peer closed the connection abruptly"
             }
+            ("shutdown", libc::ENOTCONN) => "the connection had already ended",
             _ => return None,
         })
+    }
+
+    /// The one line: what failed, where, why, and the hint if there is one.
+    fn message(&self) -> String {
+        let what = match (self.call, self.option) {
+            ("setsockopt", Some(option)) => format!("set {option} on the socket for"),
+            (call, _) => phrase(call).to_owned(),
+        };
+        let mut line = format!(
+            "cannot {what} {}: {}",
+            self.addr,
+            errno::describe(&self.source)
+        );
+        if let Some(hint) = self.hint() {
+            line.push_str("; ");
+            line.push_str(hint);
+        }
+        line
     }
 }
 
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "cannot {} {}: {}",
-            phrase(self.call),
-            self.addr,
-            errno::describe(&self.source)
-        )?;
-        if let Some(hint) = self.hint() {
-            write!(f, "; {hint}")?;
-        }
-        Ok(())
+        f.write_str(&self.message())
     }
 }
 
@@ -128,6 +154,33 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "cannot listen on 127.0.0.1:3000: bad file descriptor (EBADF)"
+        );
+    }
+
+    #[test]
+    fn a_failed_setsockopt_names_its_option() {
+        let err = CallError::setsockopt(
+            "TCP_NODELAY",
+            "127.0.0.1:3000",
+            io::Error::from_raw_os_error(libc::ENOTSOCK),
+        );
+        assert_eq!(
+            err.to_string(),
+            "cannot set TCP_NODELAY on the socket for 127.0.0.1:3000: not a socket (ENOTSOCK)"
+        );
+    }
+
+    #[test]
+    fn a_failed_shutdown_says_so() {
+        let err = CallError::new(
+            "shutdown",
+            "127.0.0.1:3000",
+            io::Error::from_raw_os_error(libc::ENOTCONN),
+        );
+        assert_eq!(
+            err.to_string(),
+            "cannot shut down the connection to 127.0.0.1:3000: socket is not connected \
+             (ENOTCONN); the connection had already ended"
         );
     }
 

@@ -48,9 +48,8 @@ impl Server {
             || listener.set_reuse_address(true),
             done,
         )
-        .map_err(err("setsockopt"))?;
-        set_buffers(&listener, config.rcvbuf, config.sndbuf, observer)
-            .map_err(err("setsockopt"))?;
+        .map_err(|e| CallError::setsockopt("SO_REUSEADDR", addr, e))?;
+        set_buffers(&listener, config.rcvbuf, config.sndbuf, addr, observer)?;
         let bind = Call::Bind {
             addr: addr.to_string(),
         };
@@ -206,11 +205,12 @@ pub(super) fn set_buffers(
     socket: &Socket,
     rcvbuf: Option<u32>,
     sndbuf: Option<u32>,
+    addr: SocketAddr,
     observer: &mut dyn Observer,
-) -> io::Result<()> {
+) -> Result<(), CallError> {
     let fd = Some(socket.as_raw_fd());
     type Setter = fn(&Socket, usize) -> io::Result<()>;
-    let options: [(&str, Option<u32>, Setter); 2] = [
+    let options: [(&'static str, Option<u32>, Setter); 2] = [
         ("SO_RCVBUF", rcvbuf, Socket::set_recv_buffer_size),
         ("SO_SNDBUF", sndbuf, Socket::set_send_buffer_size),
     ];
@@ -220,7 +220,8 @@ pub(super) fn set_buffers(
             option: option.to_owned(),
             value: i32::try_from(size).unwrap_or(i32::MAX),
         };
-        traced(observer, fd, call, || set(socket, size as usize), done)?;
+        traced(observer, fd, call, || set(socket, size as usize), done)
+            .map_err(|e| CallError::setsockopt(option, addr, e))?;
     }
     Ok(())
 }

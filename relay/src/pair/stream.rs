@@ -118,7 +118,7 @@ impl Connection {
             || self.socket.set_linger(Some(Duration::ZERO)),
             |_| CallResult::Done,
         )
-        .map_err(|e| CallError::new("setsockopt", self.peer, e))
+        .map_err(|e| CallError::setsockopt("SO_LINGER", self.peer, e))
     }
 
     /// `close(2)`: the program is done with the socket.

@@ -9,6 +9,8 @@ use std::{
 
 use protocol::{Actor, Mode};
 
+use crate::sync::{lock, wait, wait_timeout};
+
 /// Why a step released nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StepError {
@@ -16,7 +18,7 @@ pub enum StepError {
     NothingWaiting,
     #[error("{0} is not waiting for a step: it is blocked in the kernel or has ended")]
     NotWaiting(Actor),
-    #[error("the session has ended (it is being reset, or its history is full): reset to start a new one")]
+    #[error("the session has ended (its server failed before it listened, it is being reset, or its history is full): reset to start a new one")]
     Closed,
 }
 
@@ -60,10 +62,7 @@ impl Gate {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic elsewhere must not wedge the session: the state stays consistent.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.state)
     }
 
     /// Called by a program before a call: returns when the call is released.
@@ -93,10 +92,7 @@ impl Gate {
             if state.closed {
                 return Err(Closed);
             }
-            state = self
-                .changed
-                .wait(state)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            state = wait(&self.changed, state);
         }
     }
 
@@ -145,11 +141,7 @@ impl Gate {
             if now >= deadline {
                 return;
             }
-            state = self
-                .changed
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .0;
+            state = wait_timeout(&self.changed, state, deadline - now);
         }
     }
 
@@ -189,25 +181,15 @@ impl Gate {
                         next_release = now + Duration::from_millis(interval_ms);
                         continue;
                     }
-                    state = self
-                        .changed
-                        .wait_timeout(state, next_release - now)
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .0;
+                    state = wait_timeout(&self.changed, state, next_release - now);
                 }
                 Mode::Playing { .. } => {
                     // Nothing waits: the first call to arrive need not sit out
                     // a whole interval once a step is due.
-                    state = self
-                        .changed
-                        .wait(state)
-                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    state = wait(&self.changed, state);
                 }
                 Mode::Paused => {
-                    state = self
-                        .changed
-                        .wait(state)
-                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    state = wait(&self.changed, state);
                     next_release = Instant::now();
                 }
             }
