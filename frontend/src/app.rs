@@ -380,21 +380,13 @@ fn trace_status(snapshot: &Snapshot, on_dismiss: Callback<()>) -> Html {
         Source::Relay if model.notice.is_some() => "The trace did not open".to_owned(),
         Source::Relay => "Opening the trace…".to_owned(),
     };
-    let notice = model.notice.as_ref().map(|text| {
-        let dismiss = on_dismiss.reform(|_: MouseEvent| ());
-        html! {
-            <div class="notice" role="alert">
-                <span>{ text.clone() }</span>
-                <button onclick={dismiss} aria-label="Dismiss this message">{ "×" }</button>
-            </div>
-        }
-    });
+    let notice = crate::components::notice_html(model.notice.as_ref(), &on_dismiss);
     html! {
         <section class="status" aria-label="Trace">
             <div class="status-line">
                 <span class="link trace" role="status" aria-live="polite">{ text }</span>
             </div>
-            { for notice }
+            { notice }
         </section>
     }
 }

@@ -153,7 +153,8 @@ pub fn Ladder(props: &Props) -> Html {
         }
     });
 
-    // The exports draw the moment shown, from the same rows as this panel.
+    // The exports draw the moment shown whole, from the same model of rows,
+    // spans and lanes as this panel (which draws only its latest rows).
     let export = |kind: &'static str| {
         let snapshot = props.model.clone();
         Callback::from(move |_: MouseEvent| {

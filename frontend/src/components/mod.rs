@@ -43,6 +43,21 @@ pub fn note_html(note: &crate::model::Note) -> yew::Html {
     }
 }
 
+/// The page's one notice (a refused command, a trace that did not open),
+/// with the button that dismisses it.
+pub fn notice_html(notice: Option<&String>, on_dismiss: &yew::Callback<()>) -> yew::Html {
+    let Some(text) = notice else {
+        return yew::Html::default();
+    };
+    let dismiss = on_dismiss.reform(|_: yew::MouseEvent| ());
+    yew::html! {
+        <div class="notice" role="alert">
+            <span>{ text.clone() }</span>
+            <button onclick={dismiss} aria-label="Dismiss this message">{ "×" }</button>
+        </div>
+    }
+}
+
 /// Offers `text` to the person as a file called `name`: a data URL on a
 /// link that is clicked at once, so nothing is built until it is asked for.
 pub fn download(name: &str, mime: &str, text: &str) {

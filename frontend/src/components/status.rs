@@ -72,15 +72,7 @@ pub fn StatusBar(props: &Props) -> Html {
             { format!("This session reached the relay's limit of {limit} recorded events: nothing more is recorded and its programs stop. Reset to start a new session.") }
         </div>
     });
-    let notice = model.notice.as_ref().map(|text| {
-        let dismiss = props.on_dismiss.reform(|_: MouseEvent| ());
-        html! {
-            <div class="notice" role="alert">
-                <span>{ text.clone() }</span>
-                <button onclick={dismiss} aria-label="Dismiss this message">{ "×" }</button>
-            </div>
-        }
-    });
+    let notice = super::notice_html(model.notice.as_ref(), &props.on_dismiss);
     html! {
         <section class="status" aria-label="Connection">
             <div class="status-line">
@@ -93,7 +85,7 @@ pub fn StatusBar(props: &Props) -> Html {
             </div>
             { for capture_reason }
             { for full }
-            { for notice }
+            { notice }
         </section>
     }
 }
