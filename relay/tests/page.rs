@@ -41,6 +41,42 @@ impl Drop for Trace {
     }
 }
 
+/// Presses the page's Step button, whenever it is enabled, until `done`.
+fn press_step_until(browser: &Browser, what: &str, done: impl Fn(&Browser) -> bool) {
+    let mut presses = 0;
+    while !done(browser) {
+        assert!(presses < 200, "after {presses} steps, not yet: {what}");
+        let enabled = browser
+            .run(
+                "return !document.querySelector('.controls button').disabled;",
+                serde_json::json!([]),
+            )
+            .as_bool()
+            .unwrap_or(false);
+        if enabled {
+            browser.click(".controls button");
+            presses += 1;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(60));
+    }
+}
+
+/// A real relay that the served page may connect to, with capture on (the
+/// page tests check the wire): the relay, and the page's URL pointed at it.
+async fn relay_for_the_page() -> (Relay, String) {
+    let page = page_url();
+    let origin = page.trim_end_matches('/').to_owned();
+    let relay = Relay::start_with(tcpstep_relay::feed::LIVE_BUFFER, &[&origin]).await;
+    let capture = relay.host.hello(relay.host.feed().session()).capture;
+    assert!(
+        capture.enabled,
+        "the page tests check the wire, which needs capture: {}",
+        capture.reason
+    );
+    let url = format!("{page}?relay={}", relay.url);
+    (relay, url)
+}
+
 fn page_url() -> String {
     std::env::var("TCPSTEP_PAGE_URL")
         .expect("TCPSTEP_PAGE_URL names the served page: run this through cargo xtask test")
@@ -49,51 +85,25 @@ fn page_url() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the page served and chromedriver: cargo xtask test runs it"]
 async fn stepping_the_classic_exchange_in_the_browser() {
-    let page = page_url();
-    let origin = page.trim_end_matches('/').to_owned();
-    let relay = Relay::start_with(tcpstep_relay::feed::LIVE_BUFFER, &[&origin]).await;
-    let capture = relay.host.hello(relay.host.feed().session()).capture;
-    assert!(
-        capture.enabled,
-        "this test checks the wire, which needs capture: {}",
-        capture.reason
-    );
+    let (relay, url) = relay_for_the_page().await;
     let server_addr = relay.host.feed().session().server_addr;
 
     // The browser is blocking; give it its own thread.
-    let url = format!("{page}?relay={}", relay.url);
     let shot = tokio::task::spawn_blocking(move || {
         let browser = Browser::start();
         browser.goto(&url);
         browser.wait_for("the page to connect", |b| b.text(".link") == "Live");
 
         // Press Step until the client has its reply and the server waits again.
-        let mut presses = 0;
-        loop {
-            let terminal = browser.text(".terminals");
-            let server_back = browser
+        press_step_until(&browser, "the client has its reply and the server waits again", |b| {
+            let server_back = b
                 .texts(".terminal.server .line")
                 .iter()
                 .filter(|l| *l == "Waiting for a new connection")
                 .count()
                 == 2;
-            if terminal.contains("Server:  b'Goodbye, client!'") && server_back {
-                break;
-            }
-            assert!(presses < 200, "the exchange did not finish: {terminal}");
-            let enabled = browser
-                .run(
-                    "return !document.querySelector('.controls button').disabled;",
-                    serde_json::json!([]),
-                )
-                .as_bool()
-                .unwrap_or(false);
-            if enabled {
-                browser.click(".controls button");
-                presses += 1;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(60));
-        }
+            b.text(".terminals").contains("Server:  b'Goodbye, client!'") && server_back
+        });
 
         // The handshake, as captured, drawn on the ladder.
         let labels = browser.texts(".seg .seg-label");
@@ -372,9 +382,7 @@ async fn findings_the_stream_and_the_exports_of_a_real_trace() {
 async fn the_python_tab_and_the_textbooks_lines() {
     use tcpstep_relay::pair::PyAddr;
 
-    let page = page_url();
-    let origin = page.trim_end_matches('/').to_owned();
-    let relay = Relay::start_with(tcpstep_relay::feed::LIVE_BUFFER, &[&origin]).await;
+    let (relay, url) = relay_for_the_page().await;
     let server_addr: std::net::SocketAddr = relay
         .host
         .feed()
@@ -382,7 +390,6 @@ async fn the_python_tab_and_the_textbooks_lines() {
         .server_addr
         .parse()
         .expect("the session's server address");
-    let url = format!("{page}?relay={}", relay.url);
     tokio::task::spawn_blocking(move || {
         let browser = Browser::start();
         browser.goto(&url);
@@ -547,17 +554,8 @@ fn classic_exchange_done(events: &[protocol::Event]) -> bool {
 #[ignore = "needs the page served, chromedriver and axe-core: cargo xtask test runs it"]
 async fn the_page_passes_axe_core_through_the_classic_exchange() {
     let axe = support::axe::script();
-    let page = page_url();
-    let origin = page.trim_end_matches('/').to_owned();
-    let relay = Relay::start_with(tcpstep_relay::feed::LIVE_BUFFER, &[&origin]).await;
-    let capture = relay.host.hello(relay.host.feed().session()).capture;
-    assert!(
-        capture.enabled,
-        "this test inspects segments, which needs capture: {}",
-        capture.reason
-    );
+    let (relay, url) = relay_for_the_page().await;
     let feed = relay.host.feed().clone();
-    let url = format!("{page}?relay={}", relay.url);
 
     tokio::task::spawn_blocking(move || {
         let browser = Browser::start();
@@ -565,22 +563,9 @@ async fn the_page_passes_axe_core_through_the_classic_exchange() {
         browser.wait_for("the page to connect", |b| b.text(".link") == "Live");
 
         // Step until the relay says the exchange is over, then until the page has it all.
-        let mut presses = 0;
-        while !classic_exchange_done(&feed.events()) {
-            assert!(presses < 200, "the exchange did not finish");
-            let enabled = browser
-                .run(
-                    "return !document.querySelector('.controls button').disabled;",
-                    serde_json::json!([]),
-                )
-                .as_bool()
-                .unwrap_or(false);
-            if enabled {
-                browser.click(".controls button");
-                presses += 1;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(60));
-        }
+        press_step_until(&browser, "the relay says the exchange is over", |_| {
+            classic_exchange_done(&feed.events())
+        });
         let total = feed.events().len();
         browser.wait_for("the page to show every event", |b| {
             b.text(".timeline .position")
@@ -922,16 +907,7 @@ async fn an_embedded_course_page_opens_a_trace_served_beside_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the page served and chromedriver: cargo xtask test runs it"]
 async fn one_step_lists_everything_it_caused() {
-    let page = page_url();
-    let origin = page.trim_end_matches('/').to_owned();
-    let relay = Relay::start_with(tcpstep_relay::feed::LIVE_BUFFER, &[&origin]).await;
-    let capture = relay.host.hello(relay.host.feed().session()).capture;
-    assert!(
-        capture.enabled,
-        "this test checks the wire: {}",
-        capture.reason
-    );
-    let url = format!("{page}?relay={}", relay.url);
+    let (_relay, url) = relay_for_the_page().await;
     tokio::task::spawn_blocking(move || {
         let browser = Browser::start();
         browser.goto(&url);
