@@ -147,6 +147,7 @@ pub fn Ladder(props: &Props) -> Html {
         let (anchor, tx) = if server { ("start", x + 12.0) } else { ("end", x - 12.0) };
         html! {
             <g class={classes!("call", "waiting", actor_class(lane))}>
+                <title>{ format!("{}: stopped before this call until it is stepped", lanes.name(lane)) }</title>
                 <circle cx={x.to_string()} cy={next_y.to_string()} r="6" />
                 <text x={tx.to_string()} y={(next_y + 4.0).to_string()} text-anchor={anchor}>{ text }</text>
             </g>

@@ -338,6 +338,7 @@ pub fn call_label(view: &View, row: &Row<'_>) -> (&'static str, String) {
 
 /// The calls waiting for a step, as the ladder shows them below its last
 /// row: `(lane, label)`, one per lane (a crowd's lane says how many wait).
+/// Short, so that a long call still fits beside the lane.
 pub fn waiting_marks(view: &View, lanes: &Lanes) -> Vec<(Actor, String)> {
     let mut marks: Vec<(Actor, String, usize)> = Vec::new();
     for (actor, call) in view.waiting() {
@@ -350,8 +351,8 @@ pub fn waiting_marks(view: &View, lanes: &Lanes) -> Vec<(Actor, String)> {
     marks
         .into_iter()
         .map(|(lane, label, n)| match n {
-            1 => (lane, format!("{label} (waits for Step)")),
-            n => (lane, format!("{n} calls wait for Step")),
+            1 => (lane, label),
+            n => (lane, format!("next: {n} calls")),
         })
         .collect()
 }
