@@ -275,7 +275,10 @@ mod tests {
             );
         }
         assert!(trace_url(origin, "  ").is_err());
-        assert!(trace_url(origin, "\x01\x02 ").is_err(), "nothing but controls");
+        assert!(
+            trace_url(origin, "\x01\x02 ").is_err(),
+            "nothing but controls"
+        );
         // Stripped as the browser strips them, so the file fetched is the one checked.
         assert_eq!(
             trace_url(origin, "\x01 traces/a\t.jsonl\n\x1f").as_deref(),
