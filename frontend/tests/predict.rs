@@ -8,7 +8,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use protocol::{Actor, Call, CallResult, Event, EventKind, Scenario, TcpFlag, TcpState};
+use protocol::{Actor, CallResult, Event, EventKind, Scenario, TcpFlag, TcpState};
 use tcpstep_frontend::model::{
     predict::{judge, question, question_for, Answer, Kind, Predictions, Verdict},
     View,
