@@ -491,3 +491,56 @@ async fn stopping_reaches_a_viewer_still_taking_its_history() {
         .expect("the hub's task");
     host.shutdown();
 }
+
+/// A connection that has not yet said what it wants (no request, so no
+/// WebSocket to close) is let go as soon as the relay stops: the relay does
+/// not wait its patience out for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_lets_go_of_a_connection_that_has_sent_no_request() {
+    let host = Host::start_in(
+        Scenario::classic(),
+        Mode::Paused,
+        capture::status(),
+        LIVE_BUFFER,
+    )
+    .expect("a session");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the hub");
+    let addr = listener.local_addr().expect("hub address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let hub = tokio::spawn(hub::run(
+        listener,
+        host.clone(),
+        OriginPolicy::new(addr, &[]),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let mut silent = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to the hub");
+    // Long enough for the hub to have accepted it and to be waiting for its request.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopping = Instant::now();
+    stop.send(()).expect("the hub is running");
+    tokio::time::timeout(CLOSE_PATIENCE, hub)
+        .await
+        .expect("the hub ended within its patience")
+        .expect("the hub's task");
+    assert!(
+        stopping.elapsed() < CLOSE_PATIENCE / 2,
+        "the hub took {:?} to stop: it waited for a request that never came",
+        stopping.elapsed()
+    );
+    // The connection was closed, not left open.
+    let mut byte = [0; 1];
+    let read = tokio::time::timeout(
+        Duration::from_secs(1),
+        tokio::io::AsyncReadExt::read(&mut silent, &mut byte),
+    )
+    .await
+    .expect("the connection ends at once");
+    assert_eq!(read.expect("a clean end"), 0, "nothing is sent to it");
+    host.shutdown();
+}
