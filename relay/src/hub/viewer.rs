@@ -26,7 +26,7 @@ type Ws = WebSocketStream<TcpStream>;
 const CLOSE_REPLY_PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The reason a viewer's close frame gives when the relay stops.
-pub const SHUTTING_DOWN: &str = "the relay is shutting down";
+const SHUTTING_DOWN: &str = "the relay is shutting down";
 
 /// Serves one viewer until it leaves, the connection fails or the hub stops.
 ///
