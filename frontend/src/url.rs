@@ -77,12 +77,14 @@ impl Params {
 /// page opens only traces served beside it (the browser would refuse
 /// another origin's file anyway, unless that server allowed it).
 ///
-/// The URL parser's own leniency is followed: tabs and newlines are
-/// dropped and `\` counts as `/`, so `/\evil.example/x` is seen as the
-/// other host it names, not as a path.
+/// The URL parser's own leniency is followed, as WHATWG's URL Standard
+/// writes it: C0 controls and spaces at either end are stripped, tabs and
+/// newlines anywhere are dropped, and `\` counts as `/`. So
+/// `\x01//evil.example/x` and `/\evil.example/x` are seen as the other host
+/// they name, not as paths.
 pub fn trace_url(origin: &str, raw: &str) -> Result<String, String> {
     let cleaned: String = raw
-        .trim()
+        .trim_matches(|c: char| c <= ' ')
         .chars()
         .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
         .collect();
@@ -259,6 +261,9 @@ mod tests {
             "//evil.example/classic.jsonl",
             "/\\evil.example/classic.jsonl",
             "/\t/evil.example/classic.jsonl",
+            "\x01//evil.example/classic.jsonl",
+            "\x1f\x00 //evil.example/classic.jsonl",
+            " \x0b\x0c//evil.example/classic.jsonl \x1b",
             "http://user@127.0.0.1:8080/classic.jsonl",
             "data:text/plain,{}",
             "javascript:alert(1)",
@@ -270,6 +275,15 @@ mod tests {
             );
         }
         assert!(trace_url(origin, "  ").is_err());
+        assert!(
+            trace_url(origin, "\x01\x02 ").is_err(),
+            "nothing but controls"
+        );
+        // Stripped as the browser strips them, so the file fetched is the one checked.
+        assert_eq!(
+            trace_url(origin, "\x01 traces/a\t.jsonl\n\x1f").as_deref(),
+            Ok("traces/a.jsonl")
+        );
         assert_eq!(trace_name("/course/classic.jsonl?v=2"), "classic.jsonl");
         assert_eq!(trace_name("http://h:1/a/b.jsonl"), "b.jsonl");
     }

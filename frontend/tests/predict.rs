@@ -8,7 +8,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use protocol::{Actor, Call, CallResult, Event, EventKind, Scenario, TcpFlag, TcpState};
+use protocol::{Actor, CallResult, Event, EventKind, Scenario, TcpFlag, TcpState};
 use tcpstep_frontend::model::{
     predict::{judge, question, question_for, Answer, Kind, Predictions, Verdict},
     View,
@@ -270,7 +270,7 @@ fn every_step_of_every_recording_is_answered() {
         let mut answered = 0;
         for (i, e) in events.iter().enumerate() {
             let released = matches!(&e.kind, EventKind::CallEntered { call }
-                if !matches!(call, Call::Getsockname | Call::Getpeername));
+                if call.is_stepped());
             if released {
                 let q = question_for(&view, e.actor)
                     .unwrap_or_else(|| panic!("{name}: no question for event {i}: {e:?}"));

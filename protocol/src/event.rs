@@ -231,6 +231,16 @@ impl Call {
             Call::Close => "close",
         }
     }
+
+    /// Whether a session holds this call until a viewer steps it (and the
+    /// ladder draws it). `getsockname()` and `getpeername()` are made, and
+    /// reported, but not stepped: they only ask the kernel for an address it
+    /// already gave (by `bind`, `connect` or `accept`), so they change
+    /// nothing on the wire or in any socket's state, and a step on them
+    /// would show the learner nothing happening.
+    pub fn is_stepped(&self) -> bool {
+        !matches!(self, Call::Getsockname | Call::Getpeername)
+    }
 }
 
 /// What a socket call returned.
@@ -331,4 +341,41 @@ pub enum EventKind {
     /// The session's history reached the relay's limit of `limit` events:
     /// nothing more is recorded, and the session is paused. Reset to go on.
     HistoryFull { limit: u64 },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Call;
+
+    #[test]
+    fn only_the_name_look_ups_are_not_stepped() {
+        let not_stepped: Vec<&str> = [
+            Call::Socket,
+            Call::Setsockopt {
+                option: "SO_REUSEADDR".into(),
+                value: 1,
+            },
+            Call::Bind {
+                addr: "127.0.0.1:3000".into(),
+            },
+            Call::Listen { backlog: 1 },
+            Call::Accept,
+            Call::Connect {
+                addr: "127.0.0.1:3000".into(),
+            },
+            Call::Send { bytes: vec![1] },
+            Call::Recv { len: 16 },
+            Call::Getsockname,
+            Call::Getpeername,
+            Call::Shutdown {
+                how: "SHUT_WR".into(),
+            },
+            Call::Close,
+        ]
+        .iter()
+        .filter(|call| !call.is_stepped())
+        .map(Call::name)
+        .collect();
+        assert_eq!(not_stepped, ["getsockname", "getpeername"]);
+    }
 }

@@ -163,7 +163,7 @@ pub fn finished(events: &[Event], clients: u32) -> bool {
     // The server's last gated call is an accept() asleep in the kernel.
     let last_entered = events.iter().rposition(|e| {
         e.actor == Actor::Server
-            && matches!(&e.kind, EventKind::CallEntered { call } if !matches!(call, Call::Getsockname | Call::Getpeername))
+            && matches!(&e.kind, EventKind::CallEntered { call } if call.is_stepped())
     });
     last_entered.is_some_and(|i| {
         matches!(

@@ -21,7 +21,10 @@ use futures_util::StreamExt;
 use protocol::{Actor, Call, Ending, EventKind, Mode, RelayMessage, Scenario};
 use support::{Relay, Viewer};
 use tcpstep_relay::{
+    capture,
     feed::LIVE_BUFFER,
+    host::Host,
+    hub::{self, OriginPolicy, CLOSE_PATIENCE},
     pair::{self, ClientConfig, Observer, PairError, Server, ServerConfig},
 };
 use tokio_tungstenite::tungstenite::{
@@ -359,8 +362,10 @@ async fn sigterm_closes_every_viewer_and_the_relay_exits_cleanly() {
     for viewer in &mut viewers {
         // Each viewer is told, with a close frame, before the relay goes...
         close_frame(viewer).await;
-        // ...and our reply completes the closing handshake.
-        assert!(viewer.ws.next().await.is_none_or(|end| end.is_err()));
+        // ...and our reply completes the closing handshake: the relay then
+        // ends the connection cleanly (a reset would be an error here).
+        let end = viewer.ws.next().await;
+        assert!(end.is_none(), "after the close frame: {end:?}");
     }
     let status = exits(&mut relay, signalled).await;
     assert_eq!(status.code(), Some(0), "relay serve after SIGTERM");
@@ -384,4 +389,158 @@ async fn sigterm_waits_for_a_silent_viewer_but_not_for_ever() {
     );
     // The close frame was sent all the same, and waits in the viewer's socket.
     close_frame(&mut silent).await;
+}
+
+/// A viewer still taking a long history, slowly, is sent its close frame as
+/// soon as the relay stops, not after the rest of the history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_reaches_a_viewer_still_taking_its_history() {
+    // Eight clients each send 64 KiB: the bytes are in each send's events,
+    // in the segments and in the server's recvs, so the history is megabytes
+    // of JSON, more than a viewer's connection holds in flight.
+    let scenario = Scenario {
+        name: "custom".to_owned(),
+        message: "x".to_owned(),
+        repeat: 64 * 1024,
+        expected: 64 * 1024,
+        clients: 8,
+        backlog: 16,
+        ..Scenario::classic()
+    };
+    let host = Host::start_in(
+        scenario,
+        Mode::Playing { interval_ms: 1 },
+        capture::status(),
+        LIVE_BUFFER,
+    )
+    .expect("a session");
+    let clients_ended = |events: &[protocol::Event]| {
+        events
+            .iter()
+            .any(|e| e.actor == Actor::Client(0) && matches!(e.kind, EventKind::ActorEnded { .. }))
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !clients_ended(&host.feed().events()) {
+        assert!(Instant::now() < deadline, "the clients never ended");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let history = host.feed().events().len();
+    let json: usize = host
+        .feed()
+        .events()
+        .iter()
+        .map(|e| serde_json::to_string(e).expect("encode").len())
+        .sum();
+    assert!(json > 4 << 20, "a history of only {json} bytes");
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the hub");
+    let addr = listener.local_addr().expect("hub address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let hub = tokio::spawn(hub::run(
+        listener,
+        host.clone(),
+        OriginPolicy::new(addr, &[]),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    // A viewer with a small receive buffer that reads nothing for now: the
+    // relay's sends of the history soon wait for it.
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    let stream = socket.connect(addr).await.expect("connect to the hub");
+    let (mut ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/ws"), stream)
+        .await
+        .expect("the WebSocket handshake");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.send(()).expect("the hub is running");
+
+    // Now read: what was already on its way, then the close frame.
+    let mut events = 0;
+    let close = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(Message::Text(text))) => {
+                    if let Ok(RelayMessage::Event(_)) = serde_json::from_str(text.as_str()) {
+                        events += 1;
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("the connection ended without a close frame: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("a close frame within 5 s")
+    .expect("a close frame with a code");
+    assert_eq!(close.code, CloseCode::Away);
+    assert_eq!(close.reason.as_str(), "the relay is shutting down");
+    assert!(
+        events < history,
+        "the close frame came after all {history} events of the history: it waited for them"
+    );
+    let end = ws.next().await;
+    assert!(end.is_none(), "after the close frame: {end:?}");
+    // Every task ended by itself, none cut off.
+    tokio::time::timeout(CLOSE_PATIENCE, hub)
+        .await
+        .expect("the hub ended within its patience")
+        .expect("the hub's task");
+    host.shutdown();
+}
+
+/// A connection that has not yet said what it wants (no request, so no
+/// WebSocket to close) is let go as soon as the relay stops: the relay does
+/// not wait its patience out for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_lets_go_of_a_connection_that_has_sent_no_request() {
+    let host = Host::start_in(
+        Scenario::classic(),
+        Mode::Paused,
+        capture::status(),
+        LIVE_BUFFER,
+    )
+    .expect("a session");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the hub");
+    let addr = listener.local_addr().expect("hub address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let hub = tokio::spawn(hub::run(
+        listener,
+        host.clone(),
+        OriginPolicy::new(addr, &[]),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let mut silent = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to the hub");
+    // Long enough for the hub to have accepted it and to be waiting for its request.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopping = Instant::now();
+    stop.send(()).expect("the hub is running");
+    tokio::time::timeout(CLOSE_PATIENCE, hub)
+        .await
+        .expect("the hub ended within its patience")
+        .expect("the hub's task");
+    assert!(
+        stopping.elapsed() < CLOSE_PATIENCE / 2,
+        "the hub took {:?} to stop: it waited for a request that never came",
+        stopping.elapsed()
+    );
+    // The connection was closed, not left open.
+    let mut byte = [0; 1];
+    let read = tokio::time::timeout(
+        Duration::from_secs(1),
+        tokio::io::AsyncReadExt::read(&mut silent, &mut byte),
+    )
+    .await
+    .expect("the connection ends at once");
+    assert_eq!(read.expect("a clean end"), 0, "nothing is sent to it");
+    host.shutdown();
 }

@@ -17,7 +17,7 @@ const CLIENT: Actor = Actor::Client(0);
 
 fn gated_entry(e: &Event) -> bool {
     matches!(&e.kind, EventKind::CallEntered { call }
-        if !matches!(call, Call::Getsockname | Call::Getpeername))
+        if call.is_stepped())
 }
 
 /// Steps whoever is next in line, one call at a time, until the client has

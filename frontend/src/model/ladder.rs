@@ -64,7 +64,7 @@ fn row(view: &View, mark: Mark) -> Option<Row<'_>> {
 
 /// Calls worth a mark on the ladder: name look-ups are left out.
 pub fn drawn(call: &Call) -> bool {
-    !matches!(call, Call::Getsockname | Call::Getpeername)
+    call.is_stepped()
 }
 
 /// The ladder's rows in the order they happened.

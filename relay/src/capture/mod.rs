@@ -2,7 +2,8 @@
 //! with libpcap.
 //!
 //! Capturing needs `CAP_NET_RAW`. Without it the relay says so, once, with the
-//! command that grants it, and runs on with calls and kernel state only.
+//! command that grants it, and runs on with calls and kernel state only; a
+//! capture that fails for another reason is reported as what failed.
 //!
 //! The capture is non-blocking and read on demand ([`Live::drain`]): the
 //! session reads it before and after every call, and its prober reads it
@@ -31,7 +32,7 @@ pub const INTERFACE: &str = "lo";
 pub fn status() -> CaptureStatus {
     // The handle that proves capture works is kept for the first session
     // (see IDLE): closing it would cost 23 ms for nothing.
-    match open_lo().and_then(|c| c.setnonblock()) {
+    match open_lo() {
         Ok(capture) => {
             keep_idle(capture);
             CaptureStatus {
@@ -41,42 +42,107 @@ pub fn status() -> CaptureStatus {
         }
         Err(err) => CaptureStatus {
             enabled: false,
-            reason: CaptureDenied::new(err).to_string(),
+            reason: err.to_string(),
         },
     }
 }
 
-/// Why this process cannot capture, with what grants it the permission.
+/// Why a capture could not start, as the relay shows it to viewers.
 ///
-/// libpcap's error is part of the one line (the relay shows it to viewers
-/// as the reason capture is off), so it is not also the error's `source()`.
+/// Only a device that could not be opened by a process without `CAP_NET_RAW`
+/// is a missing permission, with the command that grants it; any other
+/// failure (the filter, non-blocking mode, a capture opened with the
+/// permission) says which step failed, since `setcap` would not help.
+/// libpcap's error is part of the one line, so it is not also the error's
+/// `source()`.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "capture is off: cannot capture on {INTERFACE} ({pcap}); it needs CAP_NET_RAW: \
-     run `sudo setcap cap_net_raw+eip {exe}` (or run the relay as root). \
-     Calls and kernel state are still shown"
-)]
-pub struct CaptureDenied {
-    pcap: pcap::Error,
-    /// This program's path, for the `setcap` command.
-    exe: String,
+pub enum CaptureError {
+    #[error(
+        "capture is off: cannot capture on {INTERFACE} ({pcap}); it needs CAP_NET_RAW: \
+         run `sudo setcap cap_net_raw+eip {exe}` (or run the relay as root). \
+         Calls and kernel state are still shown"
+    )]
+    Denied {
+        pcap: pcap::Error,
+        /// This program's path, for the `setcap` command.
+        exe: String,
+    },
+    #[error("capture is off: {step} failed ({pcap}). Calls and kernel state are still shown")]
+    Failed { step: Step, pcap: pcap::Error },
 }
 
-impl CaptureDenied {
-    fn new(pcap: pcap::Error) -> Self {
-        let exe = std::env::current_exe()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| "path/to/relay".to_owned());
-        CaptureDenied { pcap, exe }
+/// The steps of starting a capture, each of which libpcap can refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Open,
+    NonBlocking,
+    Filter(u16),
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Open => write!(f, "opening {INTERFACE} for capture"),
+            Step::NonBlocking => write!(f, "making the capture non-blocking"),
+            Step::Filter(port) => write!(f, "setting the capture filter `tcp port {port}`"),
+        }
     }
 }
 
-fn open_lo() -> Result<pcap::Capture<pcap::Active>, pcap::Error> {
-    pcap::Capture::from_device(INTERFACE)?
-        .immediate_mode(true)
-        .snaplen(pcap_file::SNAPLEN as i32)
-        .timeout(10)
-        .open()
+impl CaptureError {
+    /// What `step` failing with `pcap` means for this process.
+    fn new(step: Step, pcap: pcap::Error) -> Self {
+        Self::classify(step, pcap, has_cap_net_raw())
+    }
+
+    /// `step` failed with `pcap` in a process that has `CAP_NET_RAW` (or
+    /// not, or `None`: unknown, then libpcap's own words decide).
+    fn classify(step: Step, pcap: pcap::Error, cap_net_raw: Option<bool>) -> Self {
+        let denied =
+            step == Step::Open && cap_net_raw.map_or_else(|| says_permission(&pcap), |has| !has);
+        if denied {
+            let exe = std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| "path/to/relay".to_owned());
+            CaptureError::Denied { pcap, exe }
+        } else {
+            CaptureError::Failed { step, pcap }
+        }
+    }
+}
+
+/// Whether libpcap's error speaks of a permission (its words vary by version:
+/// `socket: Operation not permitted`, `You don't have permission ...`).
+fn says_permission(pcap: &pcap::Error) -> bool {
+    let text = pcap.to_string().to_ascii_lowercase();
+    text.contains("not permitted") || text.contains("permission")
+}
+
+/// `CAP_NET_RAW`'s bit in the capability sets (linux/capability.h).
+const CAP_NET_RAW: u32 = 13;
+
+/// Whether this process has `CAP_NET_RAW` in effect, from `CapEff:` in
+/// `/proc/self/status`; `None` if that cannot be read.
+fn has_cap_net_raw() -> Option<bool> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let hex = status.lines().find_map(|l| l.strip_prefix("CapEff:"))?;
+    let caps = u64::from_str_radix(hex.trim(), 16).ok()?;
+    Some(caps & (1 << CAP_NET_RAW) != 0)
+}
+
+/// `lo`, opened for capture and non-blocking.
+fn open_lo() -> Result<pcap::Capture<pcap::Active>, CaptureError> {
+    pcap::Capture::from_device(INTERFACE)
+        .and_then(|device| {
+            device
+                .immediate_mode(true)
+                .snaplen(pcap_file::SNAPLEN as i32)
+                .timeout(10)
+                .open()
+        })
+        .map_err(|err| CaptureError::new(Step::Open, err))?
+        .setnonblock()
+        .map_err(|err| CaptureError::new(Step::NonBlocking, err))
 }
 
 /// A segment as captured, with Wireshark's relative numbers.
@@ -153,19 +219,17 @@ pub struct Live {
 
 impl Live {
     /// Starts capturing TCP to and from `port` on the loopback interface.
-    pub fn open(port: u16) -> Result<Live, CaptureDenied> {
-        let start = || -> Result<_, pcap::Error> {
-            let reused = idle().take();
-            let mut capture = match reused {
-                Some(capture) => capture,
-                None => open_lo()?.setnonblock()?,
-            };
-            capture.filter(&format!("tcp port {port}"), true)?;
-            // What the ring still holds was captured for an earlier session.
-            while capture.next_packet().is_ok() {}
-            Ok(capture)
+    pub fn open(port: u16) -> Result<Live, CaptureError> {
+        let reused = idle().take();
+        let mut capture = match reused {
+            Some(capture) => capture,
+            None => open_lo()?,
         };
-        let capture = start().map_err(CaptureDenied::new)?;
+        capture
+            .filter(&format!("tcp port {port}"), true)
+            .map_err(|err| CaptureError::new(Step::Filter(port), err))?;
+        // What the ring still holds was captured for an earlier session.
+        while capture.next_packet().is_ok() {}
         Ok(Live {
             capture: Some(capture),
             frames: Vec::new(),
@@ -237,5 +301,59 @@ fn number(
         rel_seq: decoded.seq.wrapping_sub(base),
         rel_ack,
         decoded,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused() -> pcap::Error {
+        pcap::Error::PcapError("socket: Operation not permitted".to_owned())
+    }
+
+    #[test]
+    fn only_an_open_without_cap_net_raw_is_a_missing_permission() {
+        let denied = CaptureError::classify(Step::Open, refused(), Some(false)).to_string();
+        assert!(
+            denied.contains("needs CAP_NET_RAW") && denied.contains("setcap cap_net_raw+eip"),
+            "{denied}"
+        );
+        // With the permission, setcap would change nothing.
+        let with_cap = CaptureError::classify(Step::Open, refused(), Some(true)).to_string();
+        assert!(!with_cap.contains("setcap"), "{with_cap}");
+        assert!(
+            with_cap.contains("opening lo for capture failed"),
+            "{with_cap}"
+        );
+        // Unknown capabilities: libpcap's words decide.
+        let unknown = |pcap| CaptureError::classify(Step::Open, pcap, None).to_string();
+        assert!(unknown(refused()).contains("setcap"));
+        let no_device = pcap::Error::PcapError("lo: No such device exists".to_owned());
+        assert!(!unknown(no_device).contains("setcap"));
+        for step in [Step::NonBlocking, Step::Filter(3000)] {
+            let failed = CaptureError::classify(step, refused(), Some(false)).to_string();
+            assert!(!failed.contains("setcap"), "{failed}");
+            assert!(failed.contains(&step.to_string()), "{failed}");
+        }
+    }
+
+    #[test]
+    fn a_filter_libpcap_refuses_is_reported_as_the_filter() {
+        // libpcap's own refusal, from a capture anyone may open: a file.
+        let path = std::env::temp_dir().join(format!("tcpstep-filter-{}.pcap", std::process::id()));
+        std::fs::write(&path, pcap_file::write(&[])).expect("write an empty capture");
+        let mut capture = pcap::Capture::from_file(&path).expect("open the capture file");
+        let _ = std::fs::remove_file(&path);
+        let err = capture
+            .filter("tcp port nonsense", true)
+            .expect_err("libpcap refuses the filter");
+        // Even for a process without CAP_NET_RAW, a filter is not a permission.
+        let said = CaptureError::classify(Step::Filter(3000), err, Some(false)).to_string();
+        assert!(
+            said.starts_with("capture is off: setting the capture filter `tcp port 3000` failed"),
+            "{said}"
+        );
+        assert!(!said.contains("CAP_NET_RAW"), "{said}");
     }
 }

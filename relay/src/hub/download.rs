@@ -11,6 +11,7 @@ use tokio::{
     net::TcpStream,
 };
 
+use super::shutdown::Shutdown;
 use crate::{host::Host, record};
 
 pub const JSONL_PATH: &str = "/download/trace.jsonl";
@@ -21,23 +22,19 @@ const MAX_HEAD: usize = 8 * 1024;
 
 /// Answers a plain HTTP request on `stream` (a download, or anything that is
 /// not a WebSocket upgrade) and returns `true`; leaves a WebSocket upgrade
-/// untouched (only peeked at) and returns `false`.
-pub async fn serve_plain_http(stream: &mut TcpStream, host: &Host) -> std::io::Result<bool> {
+/// untouched (only peeked at) and returns `false`. If the hub stops before
+/// a request has come, returns `true` at once without answering: the
+/// connection is done with. An answer already begun is written out.
+pub async fn serve_plain_http(
+    stream: &mut TcpStream,
+    host: &Host,
+    shutdown: &mut Shutdown,
+) -> std::io::Result<bool> {
     let mut buf = vec![0; MAX_HEAD];
-    let mut seen = 0;
-    // A request head arrives in one piece in practice; wait a little for it anyway.
-    for _ in 0..50 {
-        // A connection that never says anything is dropped, not kept forever.
-        seen = tokio::time::timeout(Duration::from_secs(10), stream.peek(&mut buf))
-            .await
-            .map_err(|_| {
-                std::io::Error::new(std::io::ErrorKind::TimedOut, "no request within 10 s")
-            })??;
-        if seen == 0 || buf[..seen].windows(4).any(|w| w == b"\r\n\r\n") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let seen = tokio::select! {
+        _ = shutdown.recv() => return Ok(true),
+        seen = peek_head(stream, &mut buf) => seen?,
+    };
     let head = String::from_utf8_lossy(&buf[..seen]).to_ascii_lowercase();
     let upgrade = head
         .lines()
@@ -77,6 +74,26 @@ pub async fn serve_plain_http(stream: &mut TcpStream, host: &Host) -> std::io::R
     stream.write_all(&response).await?;
     stream.shutdown().await?;
     Ok(true)
+}
+
+/// Peeks at the request head, leaving it in the stream; how many bytes of
+/// `buf` it fills (0: the peer closed without a word).
+async fn peek_head(stream: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut seen = 0;
+    // A request head arrives in one piece in practice; wait a little for it anyway.
+    for _ in 0..50 {
+        // A connection that never says anything is dropped, not kept forever.
+        seen = tokio::time::timeout(Duration::from_secs(10), stream.peek(buf))
+            .await
+            .map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "no request within 10 s")
+            })??;
+        if seen == 0 || buf[..seen].windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(seen)
 }
 
 async fn read_head(stream: &mut TcpStream) -> std::io::Result<()> {

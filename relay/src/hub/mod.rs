@@ -5,8 +5,9 @@
 //! [`run`] takes its listener and a shutdown future, so `main` passes ctrl-c
 //! and tests pass a listener on port 0. Each connection is one task; a slow
 //! or stalled viewer holds up only its own task (see [`crate::feed`]). When
-//! the shutdown future completes, every task hears it (`shutdown.rs`), closes
-//! its viewer's WebSocket with a close frame, and `run` waits for them.
+//! the shutdown future completes, every task hears it (`shutdown.rs`): a
+//! viewer's task closes its WebSocket with a close frame, wherever it was
+//! (history, live events, a reset), and `run` waits for them.
 
 mod download;
 mod origin;
@@ -43,7 +44,15 @@ pub const CLOSE_PATIENCE: Duration = Duration::from_secs(2);
 
 /// Accepts viewers on `listener` until `shutdown` completes; then sends each
 /// viewer a close frame and waits for every connection's task to end (at
-/// most [`CLOSE_PATIENCE`]), so that no viewer is just cut off.
+/// most [`CLOSE_PATIENCE`]).
+///
+/// Every viewer past its WebSocket handshake is sent the close frame,
+/// whatever its task was waiting for: sending it the history, live events,
+/// or a reset. Only these are cut off without one: a connection still in
+/// its handshake or not yet past its request (it is dropped at once), and a
+/// viewer that cannot take the frame within [`CLOSE_PATIENCE`] because it
+/// stopped reading and its connection is full. A download already being
+/// written is written out within the same patience.
 pub async fn run(
     listener: TcpListener,
     host: Arc<Host>,
@@ -94,12 +103,12 @@ async fn connection(
     peer: SocketAddr,
     host: Arc<Host>,
     origins: Arc<OriginPolicy>,
-    shutdown: Shutdown,
+    mut shutdown: Shutdown,
 ) {
     // Bounds what the kernel buffers for a viewer that stops
     // reading; past it, that viewer's task waits, not the session.
     let _ = socket2::SockRef::from(&stream).set_send_buffer_size(VIEWER_SEND_BUFFER);
-    match download::serve_plain_http(&mut stream, &host).await {
+    match download::serve_plain_http(&mut stream, &host, &mut shutdown).await {
         Ok(true) => return,
         Ok(false) => {}
         Err(err) => {

@@ -1,9 +1,14 @@
 //! Stopping the hub, heard by every viewer's task.
 //!
 //! As in mini-redis: the hub holds the sending side, each connection's task
-//! a [`Shutdown`]. When the relay is told to stop, every viewer's task hears
-//! it wherever it waits, sends its viewer a close frame, and ends; the hub
-//! waits for them (for a bounded time) before the relay closes the session.
+//! a [`Shutdown`]. When the relay is told to stop, each task hears it at
+//! every wait that listens (all of a viewer's, from its handshake on: each
+//! send, the live loop, a reset's wait), sends its viewer a close frame and
+//! ends. A connection still in its handshake, or that has not yet sent a
+//! request, is dropped without one (there is no WebSocket to close); a
+//! download already being written is written out. The hub waits for every
+//! task (at most `CLOSE_PATIENCE`), then cuts off the rest: a viewer that
+//! stopped reading with its connection full never takes its close frame.
 
 use tokio::sync::watch;
 

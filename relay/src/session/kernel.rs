@@ -8,7 +8,7 @@ use std::{
     os::fd::RawFd,
 };
 
-use protocol::{KernelState, TcpState};
+use protocol::{Call, KernelState, TcpState};
 
 /// The kernel's view of the socket `fd`, or `None` if it is not a TCP socket
 /// (or no longer open).
@@ -117,9 +117,70 @@ pub fn current_tid() -> libc::pid_t {
     unsafe { libc::gettid() }
 }
 
-/// Whether thread `tid` of this process is asleep in the kernel (state `S` or
-/// `D` in `/proc/self/task/TID/stat`): a blocking call that is waiting.
-pub fn thread_sleeping(tid: libc::pid_t) -> bool {
+/// Whether thread `tid` of this process is asleep in the kernel inside the
+/// system call that makes `call`: a blocking socket call that is waiting.
+///
+/// Asleep alone is not enough: a thread is asleep too while it waits for a
+/// lock (ours: the feed's, the sockets') or in a pause, and that is not the
+/// call waiting for the network. So the thread's current system call, from
+/// `/proc/self/task/TID/syscall`, must be one of those that make `call`.
+/// Where that file cannot be read (a kernel built without it), the state
+/// alone decides, as it did before the file was read.
+pub fn asleep_in(tid: libc::pid_t, call: &Call) -> bool {
+    let inside = match current_syscall(tid) {
+        Ok(Some(nr)) => syscalls(call).contains(&nr),
+        // Running, or asleep outside any system call (a page fault).
+        Ok(None) => false,
+        Err(_) => true,
+    };
+    inside && thread_sleeping(tid)
+}
+
+/// The system call thread `tid` of this process is asleep in, from the first
+/// field of `/proc/self/task/TID/syscall`: its number, `-1` when the thread
+/// is stopped outside a system call, or `running` (the kernel reads a
+/// thread's registers only while it is off the CPU). `Ok(None)` for the last
+/// two.
+fn current_syscall(tid: libc::pid_t) -> io::Result<Option<libc::c_long>> {
+    let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall"))?;
+    let first = text.split_whitespace().next().unwrap_or("running");
+    Ok(first.parse().ok().filter(|&nr: &libc::c_long| nr >= 0))
+}
+
+/// The system calls that make `call`, as the pair makes it (std and
+/// socket2 on Linux: `accept4`, `recv` as `recvfrom`, `send` as `sendto`),
+/// with the other calls the C library may use for the same thing.
+fn syscalls(call: &Call) -> &'static [libc::c_long] {
+    match call {
+        Call::Socket => &[libc::SYS_socket],
+        Call::Setsockopt { .. } => &[libc::SYS_setsockopt],
+        Call::Bind { .. } => &[libc::SYS_bind],
+        Call::Listen { .. } => &[libc::SYS_listen],
+        Call::Accept => &[libc::SYS_accept, libc::SYS_accept4],
+        Call::Connect { .. } => &[libc::SYS_connect],
+        Call::Send { .. } => &[
+            libc::SYS_sendto,
+            libc::SYS_sendmsg,
+            libc::SYS_write,
+            libc::SYS_writev,
+        ],
+        Call::Recv { .. } => &[
+            libc::SYS_recvfrom,
+            libc::SYS_recvmsg,
+            libc::SYS_read,
+            libc::SYS_readv,
+        ],
+        Call::Getsockname => &[libc::SYS_getsockname],
+        Call::Getpeername => &[libc::SYS_getpeername],
+        Call::Shutdown { .. } => &[libc::SYS_shutdown],
+        // A close() with SO_LINGER set sleeps until the data is sent.
+        Call::Close => &[libc::SYS_close],
+    }
+}
+
+/// Whether thread `tid` of this process is asleep (state `S` or `D` in
+/// `/proc/self/task/TID/stat`), in whatever it waits for.
+fn thread_sleeping(tid: libc::pid_t) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
         return false;
     };
@@ -222,22 +283,97 @@ mod tests {
         assert_eq!(socket_state(file.as_raw_fd()), None);
     }
 
-    #[test]
-    fn a_thread_blocked_in_accept_is_seen_sleeping() {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
+    /// Starts `wait` on a thread and returns its id once the thread is
+    /// asleep in the kernel (in whatever `wait` waits for), with its handle.
+    fn asleep<T: Send + 'static>(
+        wait: impl FnOnce() -> T + Send + 'static,
+    ) -> (libc::pid_t, thread::JoinHandle<T>) {
         let (tx, rx) = mpsc::channel();
         let t = thread::spawn(move || {
             tx.send(current_tid()).expect("send tid");
-            listener.accept().map(drop)
+            wait()
         });
         let tid = rx.recv().expect("tid");
         let deadline = Instant::now() + Duration::from_secs(5);
-        while !thread_sleeping(tid) {
+        while !(thread_sleeping(tid) && current_syscall(tid).expect("read").is_some()) {
             assert!(Instant::now() < deadline, "never saw the thread asleep");
             thread::sleep(Duration::from_millis(1));
         }
+        (tid, t)
+    }
+
+    /// Every socket call the pair makes, for the negative cases.
+    fn every_call() -> Vec<Call> {
+        vec![
+            Call::Socket,
+            Call::Accept,
+            Call::Connect { addr: "x".into() },
+            Call::Send { bytes: vec![1] },
+            Call::Recv { len: 16 },
+            Call::Shutdown {
+                how: "SHUT_WR".into(),
+            },
+            Call::Close,
+        ]
+    }
+
+    #[test]
+    fn a_thread_blocked_in_accept_is_seen_asleep_in_accept() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tid, t) = asleep(move || listener.accept().map(drop));
+        // Two looks, as the prober makes them.
+        assert!(asleep_in(tid, &Call::Accept));
+        thread::sleep(Duration::from_millis(2));
+        assert!(asleep_in(tid, &Call::Accept));
+        assert!(
+            !asleep_in(tid, &Call::Recv { len: 16 }),
+            "accept is not recv"
+        );
         TcpStream::connect(addr).expect("wake it");
         t.join().expect("thread").expect("accepted");
+    }
+
+    #[test]
+    fn a_thread_blocked_in_recv_is_seen_asleep_in_recv() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let mut client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (server, _) = listener.accept().expect("accept");
+        let (tid, t) = asleep(move || {
+            let mut buf = [0; 16];
+            std::io::Read::read(&mut &server, &mut buf)
+        });
+        assert!(asleep_in(tid, &Call::Recv { len: 16 }));
+        client.write_all(b"x").expect("wake it");
+        assert_eq!(t.join().expect("thread").expect("read"), 1);
+    }
+
+    #[test]
+    fn a_thread_waiting_for_a_lock_is_not_asleep_in_a_socket_call() {
+        let lock = std::sync::Arc::new(std::sync::Mutex::new(()));
+        let held = lock.lock().expect("lock");
+        let theirs = lock.clone();
+        // The relay's own locks are futexes: a wait on one is no socket call.
+        let (tid, t) = asleep(move || drop(theirs.lock().expect("lock")));
+        assert_eq!(current_syscall(tid).expect("read"), Some(libc::SYS_futex));
+        for call in every_call() {
+            assert!(
+                !asleep_in(tid, &call),
+                "{} while waiting for a lock",
+                call.name()
+            );
+        }
+        drop(held);
+        t.join().expect("thread");
+    }
+
+    #[test]
+    fn a_thread_in_a_pause_is_not_asleep_in_a_socket_call() {
+        let (tid, t) = asleep(|| thread::sleep(Duration::from_millis(500)));
+        assert!(thread_sleeping(tid), "asleep, but in a pause");
+        for call in every_call() {
+            assert!(!asleep_in(tid, &call), "{} during a pause", call.name());
+        }
+        t.join().expect("thread");
     }
 }

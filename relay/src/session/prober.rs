@@ -104,16 +104,18 @@ impl Shared {
 
     /// Reports calls that have gone to sleep in the kernel since the last look.
     ///
-    /// A call is blocked when its thread is asleep at two looks in a row: a
-    /// call that only waits a moment for a lock (our own probe's, say) is
-    /// not waiting for the network.
+    /// A call is blocked when its thread is asleep inside the call's own
+    /// system call ([`kernel::asleep_in`]) at two looks in a row. Asleep
+    /// anywhere else (waiting for one of our locks, say) is not the call
+    /// waiting for the network; two looks leave out a call that only sleeps
+    /// a moment.
     fn probe_calls(&self) {
         let mut calls = lock(&self.calls);
         for (&actor, call) in calls.iter_mut() {
             if call.reported_blocked {
                 continue;
             }
-            call.seen_asleep = match kernel::thread_sleeping(call.tid) {
+            call.seen_asleep = match kernel::asleep_in(call.tid, &call.call) {
                 true => call.seen_asleep + 1,
                 false => 0,
             };

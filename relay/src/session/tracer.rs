@@ -38,10 +38,9 @@ impl Tracer {
     }
 }
 
-/// Calls a viewer steps through. The name lookups are made too, and reported,
-/// but stepping through them teaches nothing.
+/// Calls a viewer steps through: see [`Call::is_stepped`].
 fn gated(call: &Call) -> bool {
-    !matches!(call, Call::Getsockname | Call::Getpeername)
+    call.is_stepped()
 }
 
 impl Observer for Tracer {
@@ -88,14 +87,16 @@ impl Observer for Tracer {
         if let (Call::Close, Some(fd)) = (call, fd) {
             self.closing = self.shared.forget(fd);
         }
-        self.shared
-            .enter_call(self.actor, self.tid, call, socket.clone(), self.at.clone());
         self.shared.emit_at(
             self.actor,
-            socket,
+            socket.clone(),
             self.at.clone(),
             EventKind::CallEntered { call: call.clone() },
         );
+        // Last before the system call, after every lock of ours is released:
+        // the prober watches the call from here (see `Shared::probe_calls`).
+        self.shared
+            .enter_call(self.actor, self.tid, call, socket, self.at.clone());
         Ok(())
     }
 

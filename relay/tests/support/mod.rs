@@ -218,7 +218,7 @@ impl Viewer {
             .filter(|e| {
                 e.actor == actor
                     && matches!(&e.kind, EventKind::CallEntered { call }
-                        if !matches!(call, Call::Getsockname | Call::Getpeername))
+                        if call.is_stepped())
             })
             .count()
     }
