@@ -6,11 +6,17 @@
 #[allow(dead_code)] // the recordings by name are for other tests
 mod support;
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
 
-use protocol::{Actor, CallResult, Event, EventKind, Scenario, TcpFlag, TcpState};
+use protocol::{Actor, Call, CallResult, Event, EventKind, Scenario, Segment, TcpFlag, TcpState};
 use tcpstep_frontend::model::{
-    predict::{judge, question, question_for, Answer, Kind, Predictions, Verdict},
+    predict::{
+        crossing, crossings, progress, question, question_for, Answer, Judged, Kind, Predictions,
+        Progress, Question, Verdict,
+    },
     View,
 };
 use tcpstep_relay::{capture, feed::LIVE_BUFFER, host::Host, record::finished};
@@ -52,14 +58,10 @@ fn predicted(preset: &str) -> (Vec<Verdict>, Vec<Event>) {
             Some(q) => {
                 let (actor, guess) = (q.actor, q.choices[0]);
                 predictions.guess(q, guess);
-                // The call is reported a moment before its program takes
-                // its place in line: the page sends the step again then.
-                while host.step(Some(actor)).is_err() {
-                    assert!(
-                        Instant::now() < deadline,
-                        "{actor} never took its place in line"
-                    );
-                    std::thread::sleep(Duration::from_millis(1));
+                // A call announced as waiting is in line: its step, sent
+                // once, is released.
+                if let Err(err) = host.step(Some(actor)) {
+                    panic!("{preset}: the {actor}'s call was announced as waiting: {err}");
                 }
             }
             // A program is on its way to its next call.
@@ -68,6 +70,14 @@ fn predicted(preset: &str) -> (Vec<Verdict>, Vec<Event>) {
     };
     host.shutdown();
     (predictions.verdicts, events)
+}
+
+/// What really happened in the step `q` asks about, once it has settled.
+fn settled(q: &Question, after: &[Event]) -> Option<Judged> {
+    match progress(q, after) {
+        Progress::Settled(judged) => Some(judged),
+        Progress::Unreleased | Progress::Open | Progress::Gone => None,
+    }
 }
 
 fn name(v: &Verdict) -> &'static str {
@@ -97,6 +107,15 @@ fn agrees_with_the_events(verdicts: &[Verdict], events: &[Event]) {
     for v in verdicts {
         let step = step_events(v, events);
         let q = &v.question;
+        // The learner could have answered right: the truth was offered.
+        assert!(
+            q.choices.contains(&v.judged.truth),
+            "the truth {:?} ({}) is not among the choices {:?} of {:?}",
+            v.judged.truth,
+            v.judged.shown,
+            q.choices,
+            q.text
+        );
         assert!(
             matches!(&step[0].kind, EventKind::CallEntered { call } if *call == q.call)
                 && step[0].actor == q.actor,
@@ -167,10 +186,23 @@ fn the_classic_exchange_answers_each_question_with_what_the_kernel_did() {
     );
     let listen = about(&verdicts, server, "listen")[0];
     assert_eq!(listen.question.kind, Kind::State);
+    // States by RFC 9293's names, Linux's beside where it differs.
+    let labels: Vec<String> = listen
+        .question
+        .choices
+        .iter()
+        .map(|&a| listen.question.label(a))
+        .collect();
     assert_eq!(
-        listen.question.label(Answer::State(TcpState::Close)),
-        "It stays CLOSE"
+        labels,
+        [
+            "It stays CLOSED (Linux: CLOSE)",
+            "LISTEN",
+            "SYN-SENT (Linux: SYN_SENT)",
+            "ESTABLISHED"
+        ]
     );
+    assert_eq!(listen.judged.shown, "the kernel reported LISTEN");
     // accept() sleeps until a client connects: the lesson of the chapter.
     assert_eq!(
         truths(&about(&verdicts, server, "accept")),
@@ -275,10 +307,18 @@ fn every_step_of_every_recording_is_answered() {
                 let q = question_for(&view, e.actor)
                     .unwrap_or_else(|| panic!("{name}: no question for event {i}: {e:?}"));
                 assert_eq!(q.asked_at, i);
-                let judged = judge(&q, &events[i..])
+                let judged = settled(&q, &events[i..])
                     .unwrap_or_else(|| panic!("{name}: the step at event {i} never settled"));
                 assert_eq!(judged.released_seq, e.seq);
                 assert!(q.choices.contains(&Answer::AtOnce) == (q.kind == Kind::Outcome));
+                assert!(
+                    q.choices.contains(&judged.truth),
+                    "{name}: the truth {:?} ({}) of the step at event {i} is not among the choices {:?} of {:?}",
+                    judged.truth,
+                    judged.shown,
+                    q.choices,
+                    q.text
+                );
                 let verdict = Verdict {
                     question: q,
                     guess: Answer::AtOnce,
@@ -310,7 +350,7 @@ fn a_question_goes_stale_when_its_program_moves_on() {
                 && matches!(&e.kind, EventKind::CallEntered { call } if *call != q.call)
         })
         .expect("a later call");
-    assert_eq!(judge(&q, &events[socket_call..]), None);
+    assert_eq!(progress(&q, &events[socket_call..]), Progress::Gone);
     let mut predictions = Predictions::default();
     predictions.follow(Some(1), &events);
     let mut stale = q.clone();
@@ -350,4 +390,75 @@ fn a_guess_is_released_then_settled() {
     assert_eq!(predictions.pending, None);
     assert_eq!((predictions.right(), predictions.asked()), (1, 1));
     assert_eq!(predictions.pending, None);
+}
+
+/// The choices a question about a call offers cover everything the verdict
+/// can name for that call's step: every mix of the segments real sessions
+/// carried (one of each kind found in the recordings of every preset) that
+/// the call's step can hold. A `connect()`'s step holds its SYN, or nothing
+/// at all; any other call's holds no SYN of a handshake of its own.
+#[test]
+fn every_answer_the_wire_can_give_is_offered() {
+    let bare_syn = |s: &Segment| s.has(TcpFlag::Syn) && !s.has(TcpFlag::Ack);
+    let mut kinds: BTreeMap<String, &Segment> = BTreeMap::new();
+    let mut calls: BTreeMap<&str, &Call> = BTreeMap::new();
+    for rec in support::recorded() {
+        for e in &rec.events {
+            match &e.kind {
+                EventKind::Segment { segment } => {
+                    kinds
+                        .entry(format!("{:?} {}", segment.flags, segment.len > 0))
+                        .or_insert(segment);
+                }
+                EventKind::CallEntered { call } => {
+                    calls.entry(call.name()).or_insert(call);
+                }
+                _ => {}
+            }
+        }
+    }
+    let kinds: Vec<&Segment> = kinds.into_values().collect();
+    assert!(
+        kinds.iter().any(|s| bare_syn(s))
+            && kinds.iter().any(|s| s.has(TcpFlag::Fin))
+            && kinds.iter().any(|s| s.has(TcpFlag::Rst))
+            && kinds.iter().any(|s| s.len > 0),
+        "the recordings carried SYNs, FINs, RSTs and data: {kinds:#?}"
+    );
+    for name in ["connect", "send", "close", "shutdown"] {
+        let call = calls
+            .get(name)
+            .unwrap_or_else(|| panic!("no preset calls {name}()"));
+        let offered = crossings(call);
+        let mut found = Vec::new();
+        for mask in 0u32..1 << kinds.len() {
+            let mix: Vec<&Segment> = (0..kinds.len())
+                .filter(|k| mask & 1 << k != 0)
+                .map(|k| kinds[k])
+                .collect();
+            let possible = match call {
+                Call::Connect { .. } => mix.is_empty() || mix.iter().any(|s| bare_syn(s)),
+                _ => !mix.iter().any(|s| bare_syn(s)),
+            };
+            if !possible {
+                continue;
+            }
+            let answer = crossing(&mix);
+            assert!(
+                offered.contains(&answer),
+                "{name}(): {answer:?} for {:?} is not among {offered:?}",
+                mix.iter().map(|s| &s.flags).collect::<Vec<_>>()
+            );
+            if !found.contains(&answer) {
+                found.push(answer);
+            }
+        }
+        // Nothing offered that the wire cannot give: the list stays short.
+        for answer in offered {
+            assert!(
+                found.contains(answer),
+                "{name}(): {answer:?} is never the answer"
+            );
+        }
+    }
 }

@@ -64,19 +64,9 @@ pub fn Predict(props: &Props) -> Html {
         if pending.released {
             html! { <p class="judging">{ "Stepped: watching what the kernel does until the programs are still…" }</p> }
         } else {
-            // The relay may have refused a step sent before the program took
-            // its place in line (its notice says so): send it again.
-            let actor = pending.question.actor;
-            let send = props.send.clone();
-            let again = Callback::from(move |_: MouseEvent| {
-                send.emit(Command::Step { actor: Some(actor) })
-            });
-            html! {
-                <p class="judging">
-                    { format!("Releasing the {actor}'s call… ") }
-                    <button class="choice" onclick={again}>{ "Step again" }</button>
-                </p>
-            }
+            // The relay announces a call only once its program is in line,
+            // so the step sent with the guess is never too early.
+            html! { <p class="judging">{ format!("Releasing the {}'s call…", pending.question.actor) }</p> }
         }
     } else if !live {
         html! { <p class="why">{ "Predicting needs a live relay: a trace's events are all known already." }</p> }

@@ -5,8 +5,9 @@
 //! call is, what to ask: what the call will do (return at once, sleep in the
 //! kernel, fail), which segments will cross the wire because of it, or the
 //! state the kernel will report for its socket. Its choices are the things
-//! that call can really lead to. [`judge`] reads the events that follow and
-//! says what really happened, once the step has *settled*:
+//! that call can really lead to, named as the verdict names them (see
+//! [`crossings`]). [`progress`] reads the events that follow and says what
+//! really happened, once the step has *settled*:
 //!
 //! - the step begins at the released call's `call_entered`;
 //! - it has settled at the first event after which the released call has
@@ -31,7 +32,7 @@ use protocol::{
 
 use super::{
     view::{ActorStatus, View},
-    words::{call_text, result_text},
+    words::{call_text, result_text, state_text},
 };
 
 /// What a question is about.
@@ -131,23 +132,9 @@ pub fn question_for(view: &View, actor: Actor) -> Option<Question> {
         .and_then(|s| s.kernel.as_ref())
         .map(|k| k.state);
     let (kind, choices) = match call {
-        Call::Connect { .. } => (
-            Kind::Crossing,
-            vec![
-                Answer::Nothing,
-                Answer::Handshake,
-                Answer::Refused,
-                Answer::SynOnly,
-            ],
-        ),
-        Call::Send { .. } => (
-            Kind::Crossing,
-            vec![Answer::Nothing, Answer::Data, Answer::Rst],
-        ),
-        Call::Close | Call::Shutdown { .. } => (
-            Kind::Crossing,
-            vec![Answer::Nothing, Answer::Fin, Answer::Rst],
-        ),
+        Call::Connect { .. } | Call::Send { .. } | Call::Close | Call::Shutdown { .. } => {
+            (Kind::Crossing, crossings(call).to_vec())
+        }
         Call::Listen { .. } => (
             Kind::State,
             vec![
@@ -226,8 +213,10 @@ impl Question {
             Answer::Fin => "A FIN (and its ACK)".into(),
             Answer::Rst => "A RST".into(),
             Answer::AcksOnly => "Only ACKs: no data, no SYN, FIN or RST".into(),
-            Answer::State(s) if Some(s) == self.state_before => format!("It stays {}", s.name()),
-            Answer::State(s) => s.name().into(),
+            Answer::State(s) if Some(s) == self.state_before => {
+                format!("It stays {}", state_text(s))
+            }
+            Answer::State(s) => state_text(s),
         }
     }
 }
@@ -265,17 +254,9 @@ pub enum Progress {
     Settled(Judged),
 }
 
-/// What really happened in the step `q` asks about, from `after`: the
-/// session's events from `q.asked_at` on. `None` until the step has settled
-/// (see the module's doc), or if the call asked about is not released.
-pub fn judge(q: &Question, after: &[Event]) -> Option<Judged> {
-    match progress(q, after) {
-        Progress::Settled(judged) => Some(judged),
-        Progress::Unreleased | Progress::Open | Progress::Gone => None,
-    }
-}
-
-/// [`judge`], telling a step still to come from a question gone stale.
+/// How far `after`, the session's events from `q.asked_at` on, answer the
+/// step `q` asks about: what really happened in it once it has settled
+/// (see the module's doc), a step still to come, or a question gone stale.
 pub fn progress(q: &Question, after: &[Event]) -> Progress {
     let mut rest = q.rest.clone();
     let mut released: Option<usize> = None;
@@ -369,8 +350,8 @@ fn verdict(q: &Question, step: &[Event], finish: &Finish, settled_seq: u64) -> J
             });
             let state = reported.or(q.state_before).unwrap_or(TcpState::Close);
             let shown = match reported {
-                Some(s) => format!("the kernel reported {}", s.name()),
-                None => format!("the kernel reported no change: still {}", state.name()),
+                Some(s) => format!("the kernel reported {}", state_text(s)),
+                None => format!("the kernel reported no change: still {}", state_text(state)),
             };
             (Answer::State(state), shown)
         }
@@ -422,8 +403,37 @@ fn own_segments<'a>(q: &Question, step: &'a [Event]) -> Vec<&'a Segment> {
         .collect()
 }
 
+/// What [`crossing`] can find in the step of `call`, in the order a
+/// question offers them: a short list, with the truth always on it.
+///
+/// `connect()` sends a SYN: its step holds nothing (it failed before
+/// sending, or its segments fell outside the step's share of the wire), or
+/// that SYN, and a SYN outranks everything but a RST. Any other call is
+/// made on a connection past its handshake (or on no connection): no SYN
+/// of its own, so no handshake to find; but what the peer's kernel sends
+/// meanwhile is the connection's too (an ACK of earlier data, a FIN, a
+/// RST), and a `close()` sends the data still queued before its FIN.
+pub fn crossings(call: &Call) -> &'static [Answer] {
+    match call {
+        Call::Connect { .. } => &[
+            Answer::Nothing,
+            Answer::Handshake,
+            Answer::SynOnly,
+            Answer::Refused,
+            Answer::Rst,
+        ],
+        _ => &[
+            Answer::Nothing,
+            Answer::AcksOnly,
+            Answer::Data,
+            Answer::Fin,
+            Answer::Rst,
+        ],
+    }
+}
+
 /// What a step's segments come to, the most telling first.
-fn crossing(segments: &[&Segment]) -> Answer {
+pub fn crossing(segments: &[&Segment]) -> Answer {
     let any = |f: &dyn Fn(&Segment) -> bool| segments.iter().any(|s| f(s));
     let syn = any(&|s| s.has(TcpFlag::Syn) && !s.has(TcpFlag::Ack));
     let syn_ack = any(&|s| s.has(TcpFlag::Syn) && s.has(TcpFlag::Ack));
@@ -475,9 +485,7 @@ impl Verdict {
 pub struct Pending {
     pub question: Question,
     pub guess: Answer,
-    /// Whether the call has been released. A step sent the moment a
-    /// program reports its call can reach the relay before the program
-    /// has taken its place in line, and be refused: then it is sent again.
+    /// Whether the call has been released (its `call_entered` is in).
     pub released: bool,
 }
 

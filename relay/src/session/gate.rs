@@ -68,13 +68,26 @@ impl Gate {
     /// Called by a program before a call: returns when the call is released.
     #[cfg(test)]
     pub fn wait(&self, actor: Actor) -> Result<(), Closed> {
-        self.wait_then(actor, || {})
+        self.wait_then(actor, || Ok(()))
     }
 
-    /// [`Gate::wait`], calling `queued` once the program is in line (before
-    /// play can release it): whoever starts programs one after another
-    /// learns that this one has taken its place.
-    pub fn wait_then(&self, actor: Actor, queued: impl FnOnce()) -> Result<(), Closed> {
+    /// [`Gate::wait`], calling `queued` once the program is in line and
+    /// before anyone can release it: the program announces its call there,
+    /// so that a step sent the moment the announcement is read finds it
+    /// waiting, and announcements come in the order of the line. Whoever
+    /// starts programs one after another learns there that this one has
+    /// taken its place.
+    ///
+    /// `queued` runs under the gate's lock. It may take a lock that nobody
+    /// holds while taking the gate's (the feed's: pushing an event calls
+    /// nothing else), and must not call the gate itself: should the session
+    /// be unable to go on (its history is full), it returns `Err(Closed)`
+    /// and the gate closes here.
+    pub fn wait_then(
+        &self,
+        actor: Actor,
+        queued: impl FnOnce() -> Result<(), Closed>,
+    ) -> Result<(), Closed> {
         let mut state = self.lock();
         if state.closed {
             return Err(Closed);
@@ -82,7 +95,11 @@ impl Gate {
         let ticket = state.next_ticket;
         state.next_ticket += 1;
         state.waiting.push_back((actor, ticket));
-        queued();
+        if queued().is_err() {
+            state.closed = true;
+            self.changed.notify_all();
+            return Err(Closed);
+        }
         self.changed.notify_all();
         loop {
             if let Some(i) = state.released.iter().position(|&t| t == ticket) {
@@ -248,6 +265,20 @@ mod tests {
         assert_eq!(waiter.join().expect("waiter"), Err(Closed));
         assert_eq!(gate.wait(Actor::Client(0)), Err(Closed));
         assert_eq!(gate.step(None), Err(StepError::Closed));
+    }
+
+    #[test]
+    fn a_program_that_cannot_go_on_once_in_line_closes_the_gate() {
+        let gate = Gate::new(Mode::Paused);
+        let mut told = false;
+        let waited = gate.wait_then(Actor::Server, || {
+            told = true;
+            Err(Closed)
+        });
+        assert_eq!(waited, Err(Closed));
+        assert!(told);
+        assert!(gate.is_closed());
+        assert_eq!(gate.step(Some(Actor::Server)), Err(StepError::Closed));
     }
 
     #[test]

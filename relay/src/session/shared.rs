@@ -12,7 +12,12 @@ use std::{
 
 use protocol::{Actor, EventKind, SourceLine};
 
-use super::{gate::Gate, prober::Calls, registry::Sockets, SocketRef};
+use super::{
+    gate::{Closed, Gate},
+    prober::Calls,
+    registry::Sockets,
+    SocketRef,
+};
 use crate::{capture::Live, feed::Feed, sync::lock};
 
 /// What a session's threads share.
@@ -59,10 +64,28 @@ impl Shared {
         at: Option<SourceLine>,
         kind: EventKind,
     ) {
-        if !self.feed.push(self.id, actor, socket, at, kind) {
+        if self.push_at(actor, socket, at, kind).is_err() {
+            self.gate.close();
+        }
+    }
+
+    /// [`Shared::emit_at`] from under the gate's lock (a call announced
+    /// once its program is in line, see [`Gate::wait_then`]): the feed's
+    /// lock is taken inside the gate's, never the other way round, and
+    /// closing the gate when the history is full is left to the gate.
+    pub(super) fn push_at(
+        &self,
+        actor: Actor,
+        socket: Option<SocketRef>,
+        at: Option<SourceLine>,
+        kind: EventKind,
+    ) -> Result<(), Closed> {
+        if self.feed.push(self.id, actor, socket, at, kind) {
+            Ok(())
+        } else {
             // The history is full: the programs make no more calls; a reset
             // starts a new session.
-            self.gate.close();
+            Err(Closed)
         }
     }
 }

@@ -66,19 +66,20 @@ impl Observer for Tracer {
             line: at.line(),
         });
         if gated(call) {
-            self.shared.emit_at(
-                self.actor,
-                socket.clone(),
-                self.at.clone(),
-                EventKind::CallWaiting { call: call.clone() },
-            );
-            let arrived = self.arrived.take();
+            // Announced once the program is in line, not before: a step
+            // sent the moment a viewer reads this finds the call waiting.
+            let shared = &self.shared;
+            let (actor, at, arrived) = (self.actor, self.at.clone(), self.arrived.take());
+            let waiting = EventKind::CallWaiting { call: call.clone() };
+            let on_socket = socket.clone();
             let queued = move || {
+                let announced = shared.push_at(actor, on_socket, at, waiting);
                 if let Some(tell) = arrived {
                     let _ = tell.send(());
                 }
+                announced
             };
-            if self.shared.gate.wait_then(self.actor, queued).is_err() {
+            if shared.gate.wait_then(self.actor, queued).is_err() {
                 return Err(io::Error::other("the session was reset"));
             }
         }
