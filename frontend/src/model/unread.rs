@@ -152,12 +152,11 @@ impl UnreadClose {
                 "{}'s kernel had acknowledged up to ack={ack} (TCP acknowledges bytes when they reach the receive buffer, not when a program reads them). ",
                 capital(&closer)
             ),
-            None if self.sent > 0 => format!(
-                "{}'s kernel acknowledged them when they arrived (ack={data_ack}: all {}, plus one for the SYN), not when a program read them. ",
-                capital(&closer),
-                plural(self.sent as u64, "byte")
+            // Without the wire there is no ACK to quote: say how TCP
+            // works, and no number nobody saw.
+            None => format!(
+                "TCP acknowledges bytes when they reach the receive buffer, not when a program reads them (the wire was not captured, so the page cannot show what {closer}'s kernel acknowledged). "
             ),
-            None => "The kernel acknowledged them when they arrived, not when a program read them. ".to_owned(),
         };
         let rst = match rst_ack {
             Some(ack) => {
