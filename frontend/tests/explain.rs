@@ -463,8 +463,9 @@ fn the_numbers_say_where_they_come_from() {
     };
     let outside = port_origin(&view, client.id, Some(elsewhere)).expect("still an origin");
     assert!(
-        outside.contains(&format!("Port {port} lies outside the ephemeral port range"))
-            && !outside.contains("chose a free port from"),
+        outside.contains(&format!(
+            "Port {port} lies outside the ephemeral port range"
+        )) && !outside.contains("chose a free port from"),
         "{outside}"
     );
 }
@@ -521,7 +522,8 @@ fn relative_numbers_count_from_a_syn_only_when_one_was_seen() {
     assert_eq!(data.seq.wrapping_sub(client_isn), data.rel_seq);
     let note = relative_numbers(&view, at, data);
     assert!(
-        note.text.contains(&format!("is {client_isn}: its SYN carried it"))
+        note.text
+            .contains(&format!("is {client_isn}: its SYN carried it"))
             && note
                 .text
                 .contains(&format!("{} − {client_isn} = {}", data.seq, data.rel_seq))
@@ -556,7 +558,11 @@ fn relative_numbers_count_from_a_syn_only_when_one_was_seen() {
     assert_eq!(isn.receiver, Some(Base::Isn(syn.seq)));
     let note = relative_numbers(&view, at, rst);
     let text = &note.text;
-    for wrong in ["ISN on this connection is 0", "at random", "initial sequence number (ISN) on this connection is"] {
+    for wrong in [
+        "ISN on this connection is 0",
+        "at random",
+        "initial sequence number (ISN) on this connection is",
+    ] {
         assert!(!text.contains(wrong), "{wrong:?} in {text}");
     }
     for right in [
@@ -735,9 +741,12 @@ fn a_call_that_slept_through_many_events_still_wakes_up() {
         accept_pause_ms: 2000,
         ..Scenario::classic()
     };
-    let rec =
-        tcpstep_relay::record::record(scenario, capture::status().enabled, Duration::from_secs(180))
-            .expect("record the long session");
+    let rec = tcpstep_relay::record::record(
+        scenario,
+        capture::status().enabled,
+        Duration::from_secs(180),
+    )
+    .expect("record the long session");
     let events = &rec.events;
     // Each call's sleep: from its call_blocked to its program's next return.
     let mut longest: Option<(usize, usize)> = None;
@@ -770,4 +779,49 @@ fn a_call_that_slept_through_many_events_still_wakes_up() {
         .unwrap_or_else(|| panic!("the return is listed: {:#?}", step.happenings));
     assert_eq!(woke.what, What::Woke, "{}", woke.text);
     assert!(woke.text.contains("wakes up"), "{}", woke.text);
+}
+
+/// A program the relay stopped is said to have stopped with its session,
+/// not "by a reset": the same ending covers a full history, SIGTERM and a
+/// session closing because its server failed.
+#[test]
+fn a_program_stopped_with_its_session_is_not_said_to_be_reset() {
+    let mut run = ByHand::start();
+    run.step_to(Actor::Server, "accept");
+    run.step(Actor::Server);
+    run.wait("accept() to sleep", |ev| {
+        ev.iter().any(|e| {
+            e.actor == Actor::Server
+                && matches!(e.kind, EventKind::CallBlocked { call: Call::Accept })
+        })
+    });
+    // The session closes (as the hub closes it when its last viewer leaves).
+    run.session.take().expect("running").stop();
+    let events = run.wait("the server to end", |ev| {
+        ev.iter()
+            .any(|e| e.actor == Actor::Server && matches!(e.kind, EventKind::ActorEnded { .. }))
+    });
+    let ended = events
+        .iter()
+        .position(|e| e.actor == Actor::Server && matches!(e.kind, EventKind::ActorEnded { .. }))
+        .expect("ended");
+    assert!(
+        matches!(
+            &events[ended].kind,
+            EventKind::ActorEnded {
+                ending: protocol::Ending::Stopped
+            }
+        ),
+        "{:?}",
+        events[ended].kind
+    );
+    let at = ended + 1;
+    let step = step_at(&events, at, &View::fold(&events[..at])).expect("a step");
+    let end = step
+        .happenings
+        .iter()
+        .find(|h| h.what == What::Ended && h.seq == ended as u64)
+        .unwrap_or_else(|| panic!("the ending is listed: {:#?}", step.happenings));
+    assert_eq!(end.text, "The server ends, stopped: its session ended.");
+    assert!(step.happenings.iter().all(|h| !h.text.contains("reset")));
 }

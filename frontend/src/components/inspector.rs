@@ -57,7 +57,9 @@ fn minus(absolute: u32, base: Base, whom: &str) -> String {
     match base {
         Base::Isn(isn) => format!("{absolute} − ISN {isn}"),
         Base::FirstSeen(first) => {
-            format!("{absolute} − {first}, the first sequence number seen from {whom} (no SYN seen)")
+            format!(
+                "{absolute} − {first}, the first sequence number seen from {whom} (no SYN seen)"
+            )
         }
         Base::Unseen => format!("{absolute}: nothing seen from {whom} to count from"),
     }
@@ -94,10 +96,9 @@ pub fn Inspector(props: &Props) -> Html {
                 minus(s.seq, counted.sender, &s.from)
             );
             let ack = match counted.receiver {
-                Some(Base::Unseen) => format!(
-                    "{} (nothing seen from {} yet to count from)",
-                    s.ack, s.to
-                ),
+                Some(Base::Unseen) => {
+                    format!("{} (nothing seen from {} yet to count from)", s.ack, s.to)
+                }
                 Some(base) => format!(
                     "{} (relative {}): {}",
                     s.ack,

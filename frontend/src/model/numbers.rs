@@ -102,9 +102,7 @@ pub fn answered_syn<'a>(view: &'a View, at: u64, s: &Segment) -> Option<&'a Segm
         .rev()
         .map(|(_, p)| p)
         .find(|p| p.from == s.to && p.to == s.from)
-        .filter(|p| {
-            p.has(TcpFlag::Syn) && !p.has(TcpFlag::Ack) && s.ack == p.seq.wrapping_add(1)
-        })
+        .filter(|p| p.has(TcpFlag::Syn) && !p.has(TcpFlag::Ack) && s.ack == p.seq.wrapping_add(1))
 }
 
 /// Why the page shows `seq=1` where the wire says 3,870,112,001: what each
@@ -155,7 +153,8 @@ pub fn relative_numbers(view: &View, at: u64, s: &Segment) -> Note {
         ),
         None => String::new(),
     };
-    let any_isn = matches!(isn.sender, Base::Isn(_)) || isn.receiver.is_some_and(|b| matches!(b, Base::Isn(_)));
+    let any_isn = matches!(isn.sender, Base::Isn(_))
+        || isn.receiver.is_some_and(|b| matches!(b, Base::Isn(_)));
     let why = if any_isn {
         " Each side picks its ISN at random for every connection, so absolute numbers differ from run to run and say nothing to a reader. The SYN itself takes one sequence number (relative 0), so the first byte of data is byte 1, and acknowledging N bytes means ack = N + 1."
     } else {

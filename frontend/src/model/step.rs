@@ -179,12 +179,7 @@ impl Walk<'_> {
     /// "the server's fd 14, a listening socket"
     fn socket_words(&self, id: Option<SocketId>) -> String {
         match id.and_then(|id| self.view.sockets.get(&id)) {
-            Some(s) => format!(
-                "{}'s fd {}, a {}",
-                named(s.owner),
-                s.fd,
-                role_text(s.role)
-            ),
+            Some(s) => format!("{}'s fd {}, a {}", named(s.owner), s.fd, role_text(s.role)),
             None => id.map_or_else(|| "a socket".to_owned(), |id| format!("socket {id}")),
         }
     }
