@@ -1,9 +1,6 @@
 //! Shared by the model's tests: every preset, recorded for real once per
 //! test binary, and what to do when the wire cannot be captured here.
 
-// Each test binary compiles this module whole and uses only part of it.
-#![allow(dead_code)]
-
 use std::{sync::OnceLock, thread, time::Duration};
 
 use protocol::Scenario;
@@ -52,6 +49,7 @@ pub fn recording(name: &str) -> &'static Recording {
 /// The environment variable that makes a missing capture a failure:
 /// `cargo xtask test` sets it to 1, so that the wire parts of the tests are
 /// never skipped where they are meant to run.
+#[allow(dead_code)] // each test binary uses part of this module
 pub const REQUIRE_CAPTURE: &str = "TCPSTEP_REQUIRE_CAPTURE";
 
 /// Whether the wire is captured here, so that a test may check the parts
@@ -59,6 +57,7 @@ pub const REQUIRE_CAPTURE: &str = "TCPSTEP_REQUIRE_CAPTURE";
 /// root, no CAP_NET_RAW), a test fails if `TCPSTEP_REQUIRE_CAPTURE` is 1;
 /// otherwise this says on stderr what is skipped and returns `false`, for
 /// a developer's machine.
+#[allow(dead_code)] // each test binary uses part of this module
 pub fn capture_required(what: &str) -> bool {
     let status = capture::status();
     if status.enabled {
@@ -67,11 +66,11 @@ pub fn capture_required(what: &str) -> bool {
     let required = std::env::var(REQUIRE_CAPTURE).is_ok_and(|v| v.trim() == "1");
     assert!(
         !required,
-        "{what} needs the wire, but capture is off here ({}), and {REQUIRE_CAPTURE}=1 says it must be on",
+        "{what} needs the wire, and {REQUIRE_CAPTURE}=1 says it must be captured, but here {}",
         status.reason
     );
     eprintln!(
-        "SKIPPED: {what}: capture is off here ({}); set {REQUIRE_CAPTURE}=1 to make this a failure",
+        "SKIPPED: {what}, as here {} (with {REQUIRE_CAPTURE}=1 this fails)",
         status.reason
     );
     false
