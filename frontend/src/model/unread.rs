@@ -20,7 +20,8 @@ pub struct UnreadClose {
     /// The program at the other end, if it is one of the session's.
     pub peer: Option<Actor>,
     /// How many bytes the peer's program handed to its kernel on this
-    /// connection (what its `send()`s accepted).
+    /// connection: what its `send()`s accepted, and of a `send()` whose
+    /// return is not reported yet, what the closer's kernel had received.
     pub sent: usize,
     /// How many bytes the closer's program read (what its `recv()`s returned).
     pub read: usize,
@@ -52,6 +53,9 @@ pub fn unread_close(before: &View, id: SocketId) -> Option<UnreadClose> {
             .is_some_and(|t| t.local == remote && t.remote.as_deref() == Some(&tuple.local))
     });
     let mut stream = Vec::new();
+    // The peer's send() still in the kernel: its return can be reported
+    // after the closer has already read its bytes and closed.
+    let mut in_flight: &[u8] = &[];
     let mut read = 0;
     for c in &before.calls {
         match (&c.call, &c.result) {
@@ -60,12 +64,23 @@ pub fn unread_close(before: &View, id: SocketId) -> Option<UnreadClose> {
             {
                 stream.extend_from_slice(&bytes[..(*n).min(bytes.len())]);
             }
+            (Call::Send { bytes }, None)
+                if c.entered_seq.is_some() && peer.is_some_and(|p| c.socket == Some(p.id)) =>
+            {
+                in_flight = bytes;
+            }
             (Call::Recv { .. }, Some(CallResult::Bytes { n, .. })) if c.socket == Some(id) => {
                 read += n;
             }
             _ => {}
         }
     }
+    // What the closer's kernel received (read, or held unread) came from
+    // the peer's sends: from the one in flight, for what the returned ones
+    // do not account for.
+    let received = read + unread as usize;
+    let missing = received.saturating_sub(stream.len()).min(in_flight.len());
+    stream.extend_from_slice(&in_flight[..missing]);
     let unread_bytes = stream
         .get(read..read.saturating_add(unread as usize))
         .map(<[u8]>::to_vec)
