@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use protocol::RelayMessage;
 use tcpstep_frontend::model::{examine_all, Action, Finding, Model, Severity, RULES};
-use tcpstep_relay::capture;
 
 fn fired(findings: &[Finding], rule: &str) -> bool {
     findings.iter().any(|f| f.rule == rule)
@@ -16,7 +15,7 @@ fn fired(findings: &[Finding], rule: &str) -> bool {
 
 #[test]
 fn each_rule_fires_where_the_kernel_showed_it_and_nowhere_else() {
-    let capture = capture::status().enabled;
+    let capture = support::capture_required("the rules that read the wire");
     let findings: BTreeMap<&str, Vec<Finding>> = support::recorded()
         .iter()
         .map(|rec| (rec.session.scenario.name.as_str(), examine_all(&rec.events)))

@@ -12,7 +12,7 @@ use protocol::{
 };
 use tcpstep_frontend::model::{
     examine_all, explain_all,
-    numbers::{initial, port_origin, relative_numbers, sender, shared_fd_table},
+    numbers::{initial, port_origin, relative_numbers, sender, shared_fd_table, Base},
     step::{is_step, step_at, MOST_LISTED},
     words::{rfc_state, state_aside, state_text},
     Action, Model, View, What,
@@ -149,7 +149,7 @@ fn client_established(events: &[Event]) -> bool {
 
 #[test]
 fn the_clients_connect_step_lists_the_handshake_and_the_server_waking_up() {
-    let capture = capture::status().enabled;
+    let capture = support::capture_required("the connect step's segments");
     let run = ByHand::start();
     // The server goes first, to accept(), which sleeps: nobody has connected.
     run.step_to(Actor::Server, "accept");
@@ -455,45 +455,125 @@ fn the_numbers_say_where_they_come_from() {
     assert!(why.contains("threads of one process"), "{why}");
     assert!(shared_fd_table(&View::fold(&[])).is_none());
 
-    // Relative numbers count from each direction's real ISN: its SYN's.
-    let segments: Vec<&protocol::Segment> = rec.events.iter().filter_map(segment).collect();
-    if segments.is_empty() {
-        assert!(!capture::status().enabled, "capture is on, yet no segments");
+    // The port outside the range the relay gave is not said to come from it.
+    let port: u16 = port.parse().expect("a port");
+    let elsewhere = PortRange {
+        low: if port > 1024 { 1024 } else { port + 1 },
+        high: if port > 1024 { port - 1 } else { u16::MAX },
+    };
+    let outside = port_origin(&view, client.id, Some(elsewhere)).expect("still an origin");
+    assert!(
+        outside.contains(&format!(
+            "Port {port} lies outside the ephemeral port range"
+        )) && !outside.contains("chose a free port from"),
+        "{outside}"
+    );
+}
+
+/// The segments of a recording, each with its event's seq.
+fn segments_of(events: &[Event]) -> Vec<(u64, &protocol::Segment)> {
+    events
+        .iter()
+        .filter_map(|e| segment(e).map(|s| (e.seq, s)))
+        .collect()
+}
+
+#[test]
+fn relative_numbers_count_from_a_syn_only_when_one_was_seen() {
+    if !support::capture_required("relative numbers on the wire") {
         return;
     }
+    let rec = support::recording("classic");
+    let view = View::fold(&rec.events);
+    let client = view
+        .sockets
+        .values()
+        .find(|s| s.role == SocketRole::Connected)
+        .expect("the client's socket");
+    // Relative numbers count from each direction's real ISN: its SYN's.
+    let segments = segments_of(&rec.events);
+    assert!(!segments.is_empty(), "capture is on, yet no segments");
     let syn_of = |from: &str| {
         segments
             .iter()
-            .find(|s| s.from == from && s.has(TcpFlag::Syn))
-            .map(|s| s.seq)
+            .find(|(_, s)| s.from == from && s.has(TcpFlag::Syn))
+            .map(|(_, s)| s.seq)
             .expect("a SYN each way")
     };
     // The SYN leaves before the relay knows the client's address; the page
     // still knows whose it was.
-    let syn = segments
+    let (syn_at, syn) = *segments
         .iter()
-        .find(|s| s.has(TcpFlag::Syn) && !s.has(TcpFlag::Ack))
+        .find(|(_, s)| s.has(TcpFlag::Syn) && !s.has(TcpFlag::Ack))
         .expect("the SYN");
     assert_eq!(sender(&view, syn), Some(client.id));
-    let data = segments
+    // The SYN carries its own ISN; it acknowledges nothing.
+    let own = initial(&view, syn_at, syn);
+    assert_eq!(own.sender, Base::Isn(syn.seq));
+    assert_eq!(own.receiver, None);
+    let (at, data) = *segments
         .iter()
-        .find(|s| s.len == 17)
+        .find(|(_, s)| s.len == 17)
         .expect("the greeting on the wire");
-    let isn = initial(data);
-    assert_eq!(isn.sender, syn_of(&data.from));
-    assert_eq!(isn.receiver, Some(syn_of(&data.to)));
-    assert_eq!(data.seq.wrapping_sub(isn.sender), data.rel_seq);
-    let note = relative_numbers(data);
+    let (client_isn, server_isn) = (syn_of(&data.from), syn_of(&data.to));
+    let isn = initial(&view, at, data);
+    assert_eq!(isn.sender, Base::Isn(client_isn));
+    assert_eq!(isn.receiver, Some(Base::Isn(server_isn)));
+    assert_eq!(data.seq.wrapping_sub(client_isn), data.rel_seq);
+    let note = relative_numbers(&view, at, data);
     assert!(
-        note.text.contains(&format!("is {}", isn.sender))
+        note.text
+            .contains(&format!("is {client_isn}: its SYN carried it"))
             && note
                 .text
-                .contains(&format!("{} − {} = {}", data.seq, isn.sender, data.rel_seq))
+                .contains(&format!("{} − {client_isn} = {}", data.seq, data.rel_seq))
+            && note.text.contains(&format!("ISN, {server_isn}"))
             && note.text.contains("random"),
         "{}",
         note.text
     );
     assert_eq!(note.rfc.map(|r| r.0), Some("RFC 9293 §3.4.1"));
+
+    // Nothing listens in `refused`: the RST that answers the client's SYN
+    // has no SYN of its own, so no ISN, and is explained on its own terms.
+    let refused = support::recording("refused");
+    let view = View::fold(&refused.events);
+    let segments = segments_of(&refused.events);
+    let syn = segments
+        .iter()
+        .map(|(_, s)| *s)
+        .find(|s| s.has(TcpFlag::Syn))
+        .expect("the client's SYN");
+    let (at, rst) = *segments
+        .iter()
+        .find(|(_, s)| s.has(TcpFlag::Rst))
+        .expect("the RST that refuses it");
+    assert_eq!(
+        (rst.seq, rst.ack),
+        (0, syn.seq.wrapping_add(1)),
+        "the kernel's RST"
+    );
+    let isn = initial(&view, at, rst);
+    assert_eq!(isn.sender, Base::FirstSeen(0), "no SYN from {}", rst.from);
+    assert_eq!(isn.receiver, Some(Base::Isn(syn.seq)));
+    let note = relative_numbers(&view, at, rst);
+    let text = &note.text;
+    for wrong in [
+        "ISN on this connection is 0",
+        "at random",
+        "initial sequence number (ISN) on this connection is",
+    ] {
+        assert!(!text.contains(wrong), "{wrong:?} in {text}");
+    }
+    for right in [
+        format!("This RST answers {}'s SYN", rst.to),
+        "no initial sequence number".to_owned(),
+        "seq = 0".to_owned(),
+        format!("ack = {} + 1 = {}", syn.seq, rst.ack),
+    ] {
+        assert!(text.contains(&right), "{right:?} in {text}");
+    }
+    assert_eq!(note.rfc.map(|r| r.0), Some("RFC 9293 §3.5.2"));
 }
 
 /// The counts the scenario makes the programs use, to check the advice
@@ -504,7 +584,7 @@ fn counts(s: &Scenario) -> (usize, usize) {
 
 #[test]
 fn the_textbooks_rst_comes_with_its_story_and_advice() {
-    let capture = capture::status().enabled;
+    let capture = support::capture_required("the RST's numbers on the wire");
     for name in ["classic", "unread-close"] {
         let rec = support::recording(name);
         let (sent, read) = counts(&rec.session.scenario);
@@ -538,12 +618,29 @@ fn the_textbooks_rst_comes_with_its_story_and_advice() {
                 "{detail}"
             );
         }
+        // Without the wire, the story quotes no ACK number: nobody saw one.
+        let unread_close = tcpstep_frontend::model::unread::unread_close(
+            &View::fold(&rec.events[..finding.seq as usize]),
+            rec.events[finding.seq as usize]
+                .socket
+                .expect("the closed socket"),
+        )
+        .expect("the close with bytes unread");
+        let blind = tcpstep_frontend::model::unread::UnreadClose {
+            acked: None,
+            ..unread_close.clone()
+        }
+        .advice(None);
+        assert!(!blind.contains("ack="), "{name}: {blind}");
+        assert!(
+            blind.contains("the wire was not captured") && blind.contains("until recv() returns 0"),
+            "{name}: {blind}"
+        );
         if !capture {
-            // The kernel acknowledged every byte sent: ack = sent + 1, the SYN taking one.
-            let ack = format!("ack={}", sent + 1);
-            assert!(detail.contains(&ack), "{name}: {ack} in {detail}");
+            assert!(!detail.contains("ack="), "{name}: {detail}");
             continue;
         }
+        assert_eq!(detail, unread_close.advice(None), "{name}");
         let notes = explain_all(&rec.events);
         let (i, rst) = rec
             .events
@@ -623,4 +720,108 @@ fn the_page_model_shows_the_step_of_the_moment_shown() {
         back.later, 0,
         "the moment just before the next step ends this one"
     );
+}
+
+/// The step's "wakes up" comes from the view's own record of each call
+/// ([`tcpstep_frontend::model::CallView::blocked`]), however long ago the
+/// call fell asleep: here client 1's connect() sleeps (its SYN dropped, the
+/// accept queue full) while client 0 sends its message a byte at a time,
+/// tens of thousands of events.
+#[test]
+fn a_call_that_slept_through_many_events_still_wakes_up() {
+    let scenario = Scenario {
+        name: "custom".to_owned(),
+        message: "x".to_owned(),
+        repeat: 8000,
+        expected: 8000,
+        chunk: Some(1),
+        pause_ms: 0,
+        clients: 2,
+        backlog: 0,
+        accept_pause_ms: 2000,
+        ..Scenario::classic()
+    };
+    let rec = tcpstep_relay::record::record(
+        scenario,
+        capture::status().enabled,
+        Duration::from_secs(180),
+    )
+    .expect("record the long session");
+    let events = &rec.events;
+    // Each call's sleep: from its call_blocked to its program's next return.
+    let mut longest: Option<(usize, usize)> = None;
+    for (i, e) in events.iter().enumerate() {
+        if !matches!(e.kind, EventKind::CallBlocked { .. }) {
+            continue;
+        }
+        let Some(ret) = (i + 1..events.len()).find(|&j| {
+            events[j].actor == e.actor && matches!(events[j].kind, EventKind::CallReturned { .. })
+        }) else {
+            continue;
+        };
+        if longest.is_none_or(|(b, r)| ret - i > r - b) {
+            longest = Some((i, ret));
+        }
+    }
+    let (blocked, returned) = longest.expect("a call slept");
+    assert!(
+        returned - blocked > 20_000,
+        "the session was meant to hold a sleep across more than 20,000 events: the longest spans {} of {}",
+        returned - blocked,
+        events.len()
+    );
+    let at = returned + 1;
+    let step = step_at(events, at, &View::fold(&events[..at])).expect("a step");
+    let woke = step
+        .happenings
+        .iter()
+        .find(|h| h.seq == returned as u64)
+        .unwrap_or_else(|| panic!("the return is listed: {:#?}", step.happenings));
+    assert_eq!(woke.what, What::Woke, "{}", woke.text);
+    assert!(woke.text.contains("wakes up"), "{}", woke.text);
+}
+
+/// A program the relay stopped is said to have stopped with its session,
+/// not "by a reset": the same ending covers a full history, SIGTERM and a
+/// session closing because its server failed.
+#[test]
+fn a_program_stopped_with_its_session_is_not_said_to_be_reset() {
+    let mut run = ByHand::start();
+    run.step_to(Actor::Server, "accept");
+    run.step(Actor::Server);
+    run.wait("accept() to sleep", |ev| {
+        ev.iter().any(|e| {
+            e.actor == Actor::Server
+                && matches!(e.kind, EventKind::CallBlocked { call: Call::Accept })
+        })
+    });
+    // The session closes (as the hub closes it when its last viewer leaves).
+    run.session.take().expect("running").stop();
+    let events = run.wait("the server to end", |ev| {
+        ev.iter()
+            .any(|e| e.actor == Actor::Server && matches!(e.kind, EventKind::ActorEnded { .. }))
+    });
+    let ended = events
+        .iter()
+        .position(|e| e.actor == Actor::Server && matches!(e.kind, EventKind::ActorEnded { .. }))
+        .expect("ended");
+    assert!(
+        matches!(
+            &events[ended].kind,
+            EventKind::ActorEnded {
+                ending: protocol::Ending::Stopped
+            }
+        ),
+        "{:?}",
+        events[ended].kind
+    );
+    let at = ended + 1;
+    let step = step_at(&events, at, &View::fold(&events[..at])).expect("a step");
+    let end = step
+        .happenings
+        .iter()
+        .find(|h| h.what == What::Ended && h.seq == ended as u64)
+        .unwrap_or_else(|| panic!("the ending is listed: {:#?}", step.happenings));
+    assert_eq!(end.text, "The server ends, stopped: its session ended.");
+    assert!(step.happenings.iter().all(|h| !h.text.contains("reset")));
 }

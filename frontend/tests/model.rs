@@ -139,7 +139,10 @@ fn a_real_classic_session_folds_into_what_the_page_shows() {
     assert!(lines.contains(&"Server:  b'Goodbye, client!'"));
     assert!(lines.contains(&"  message from client: b'Greetings, serve'"));
 
-    if hello.capture.enabled {
+    // The relay's hello says whether it captures; it captures if this
+    // process can (the host was started with `capture::status()`).
+    assert_eq!(hello.capture.enabled, capture::status().enabled);
+    if support::capture_required("the handshake's flags") {
         let flags: Vec<&[TcpFlag]> = view
             .segments
             .iter()
@@ -464,7 +467,7 @@ fn notes_of(rec: &tcpstep_relay::record::Recording) -> Vec<String> {
 fn explanations_follow_from_the_events_in_every_scenario() {
     let by_name = support::recording;
     let has = |name: &str, text: &str| notes_of(by_name(name)).iter().any(|n| n.contains(text));
-    let capture = capture::status().enabled;
+    let capture = support::capture_required("the notes on segments");
 
     // recv returning less than asked, only where it did.
     assert!(has("fragmented", "returned only 4 bytes"));

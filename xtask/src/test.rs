@@ -26,7 +26,11 @@ pub fn run() -> Result<()> {
     ]))?;
 
     step("Native tests: the pair on real sockets, the protocol, the frontend's model");
-    exec(Command::new("cargo").args(["test", "--workspace"]))?;
+    exec(
+        Command::new("cargo")
+            .args(["test", "--workspace"])
+            .env("TCPSTEP_REQUIRE_CAPTURE", "1"),
+    )?;
 
     step("Release build of the visualiser (trunk build --release, wasm-opt included)");
     exec(Command::new("trunk").args(["build", "--release"]))?;
@@ -45,6 +49,7 @@ pub fn run() -> Result<()> {
                 "--ignored",
             ])
             .env("TCPSTEP_PAGE_URL", &serve.url)
+            .env("TCPSTEP_REQUIRE_CAPTURE", "1")
             // The accessibility test injects axe-core from where set-up put it.
             .env("TCPSTEP_AXE_JS", setup::axe_script()),
     )?;

@@ -8,7 +8,7 @@ use super::printable;
 use crate::{
     app::Snapshot,
     model::{
-        numbers::{initial, port_origin, receiver, relative_numbers, sender},
+        numbers::{initial, port_origin, receiver, relative_numbers, sender, Base},
         words::{state_aside, state_text},
         Action,
     },
@@ -50,6 +50,21 @@ fn option_text(o: &TcpOption) -> String {
     }
 }
 
+/// How a relative number follows from the absolute one: `absolute − ISN
+/// base`, or `absolute − base, the first seen from whom` when the page saw
+/// no SYN that way (so no ISN).
+fn minus(absolute: u32, base: Base, whom: &str) -> String {
+    match base {
+        Base::Isn(isn) => format!("{absolute} − ISN {isn}"),
+        Base::FirstSeen(first) => {
+            format!(
+                "{absolute} − {first}, the first sequence number seen from {whom} (no SYN seen)"
+            )
+        }
+        Base::Unseen => format!("{absolute}: nothing seen from {whom} to count from"),
+    }
+}
+
 #[component]
 pub fn Inspector(props: &Props) -> Html {
     let model = props.model.get();
@@ -73,11 +88,22 @@ pub fn Inspector(props: &Props) -> Html {
     let view = model.shown();
     let detail = match &event.kind {
         EventKind::Segment { segment: s } => {
-            let isn = initial(s);
-            let ack = match isn.receiver {
-                Some(receiver) => format!(
-                    "{} (relative {}): {} − ISN {receiver}",
-                    s.ack, s.rel_ack, s.ack
+            let counted = initial(view, event.seq, s);
+            let seq = format!(
+                "{} (relative {}): {}",
+                s.seq,
+                s.rel_seq,
+                minus(s.seq, counted.sender, &s.from)
+            );
+            let ack = match counted.receiver {
+                Some(Base::Unseen) => {
+                    format!("{} (nothing seen from {} yet to count from)", s.ack, s.to)
+                }
+                Some(base) => format!(
+                    "{} (relative {}): {}",
+                    s.ack,
+                    s.rel_ack,
+                    minus(s.ack, base, &s.to)
                 ),
                 None => format!("{} (no ACK flag: not used)", s.ack),
             };
@@ -92,7 +118,7 @@ pub fn Inspector(props: &Props) -> Html {
                     ("from", s.from.clone()),
                     ("to", s.to.clone()),
                     ("flags", s.flags.iter().map(|f| f.name()).collect::<Vec<_>>().join(" ")),
-                    ("sequence number", format!("{} (relative {}): {} − ISN {}", s.seq, s.rel_seq, s.seq, isn.sender)),
+                    ("sequence number", seq),
                     ("acknowledgment number", ack),
                     ("window", format!("{} (before scaling)", s.window)),
                     ("payload length", format!("{} bytes", s.len)),
@@ -106,7 +132,7 @@ pub fn Inspector(props: &Props) -> Html {
                     <pre class="hex">{ hex(&s.payload) }</pre>
                 }
                 <h3>{ "Where the numbers come from" }</h3>
-                { super::note_html(&relative_numbers(s)) }
+                { super::note_html(&relative_numbers(view, event.seq, s)) }
                 { for origins.into_iter().map(|o| html! { <p class="port-origin">{ o }</p> }) }
             </>
             }

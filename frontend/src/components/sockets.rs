@@ -1,7 +1,7 @@
 //! Every socket of the session: the listener, and each connection socket
 //! `accept()` hands out, each with its 4-tuple, TCP state and queues.
 
-use protocol::{PortRange, SocketRole, TcpState};
+use protocol::{PortRange, TcpState};
 use yew::prelude::*;
 
 use super::actor_class;
@@ -9,7 +9,7 @@ use crate::{
     app::Snapshot,
     model::{
         numbers::{port_origin, shared_fd_table},
-        words::{state_aside, state_text},
+        words::{role_text, state_aside, state_text},
         SocketView, View,
     },
 };
@@ -17,15 +17,6 @@ use crate::{
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub model: Snapshot,
-}
-
-fn role_text(role: SocketRole) -> &'static str {
-    match role {
-        SocketRole::Fresh => "new socket",
-        SocketRole::Listener => "listening socket",
-        SocketRole::Accepted => "connection socket (from accept)",
-        SocketRole::Connected => "connected socket",
-    }
 }
 
 fn state_class(state: TcpState) -> &'static str {

@@ -11,41 +11,157 @@ const ISN: (&str, &str) = (
     "RFC 9293 §3.4.1",
     "https://www.rfc-editor.org/rfc/rfc9293#section-3.4.1",
 );
+const RESET: (&str, &str) = (
+    "RFC 9293 §3.5.2",
+    "https://www.rfc-editor.org/rfc/rfc9293#section-3.5.2",
+);
 
-/// The initial sequence numbers (ISNs) a segment's relative numbers count
-/// from: its sender's, and (when it acknowledges) its receiver's.
+/// What one direction's relative numbers count from. The capture counts
+/// each direction from its SYN's sequence number, or, when it saw no SYN
+/// that way, from the first sequence number it saw (as Wireshark does):
+/// only the first is an initial sequence number (ISN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    /// That direction's SYN is on the page: its sequence number is the ISN.
+    Isn(u32),
+    /// No SYN that way on the page: the first sequence number seen that way.
+    FirstSeen(u32),
+    /// Nothing seen that way yet: nothing to count from (the capture then
+    /// gives a relative acknowledgment of 0, which means nothing).
+    Unseen,
+}
+
+/// What a segment's relative numbers count from: its sender's sequence
+/// space, and (when it acknowledges) its receiver's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Initial {
-    /// The sender's ISN: `seq - rel_seq`.
-    pub sender: u32,
-    /// The receiver's ISN, from the acknowledgment: `ack - rel_ack`.
-    pub receiver: Option<u32>,
+    /// The sender's base: `seq - rel_seq`.
+    pub sender: Base,
+    /// The receiver's base, from the acknowledgment (`ack - rel_ack`);
+    /// `None` without the ACK flag.
+    pub receiver: Option<Base>,
 }
 
-/// The ISNs behind `s`'s relative numbers (sequence numbers wrap at 2³²).
-pub fn initial(s: &Segment) -> Initial {
-    Initial {
-        sender: s.seq.wrapping_sub(s.rel_seq),
-        receiver: s.has(TcpFlag::Ack).then(|| s.ack.wrapping_sub(s.rel_ack)),
+/// The segments of `view` that came before event `at` (sequence numbers
+/// of events), in order.
+fn before(view: &View, at: u64) -> &[(u64, Segment)] {
+    &view.segments[..view.segments.partition_point(|(seq, _)| *seq < at)]
+}
+
+/// A SYN from `from` to `to` with sequence number `seq`, among `earlier`.
+fn syn_among<'a>(
+    earlier: &'a [(u64, Segment)],
+    from: &str,
+    to: &str,
+    seq: u32,
+) -> Option<&'a Segment> {
+    earlier
+        .iter()
+        .rev()
+        .map(|(_, p)| p)
+        .find(|p| p.from == from && p.to == to && p.seq == seq && p.has(TcpFlag::Syn))
+}
+
+/// What `s` (the segment of event `at`) counts its numbers from, as far as
+/// `view`, the view of a moment at or after it, shows: a number is called
+/// an ISN only when that direction's SYN is on the page.
+pub fn initial(view: &View, at: u64, s: &Segment) -> Initial {
+    let earlier = before(view, at);
+    let sender_base = s.seq.wrapping_sub(s.rel_seq);
+    let sender = if s.has(TcpFlag::Syn) || syn_among(earlier, &s.from, &s.to, sender_base).is_some()
+    {
+        Base::Isn(sender_base)
+    } else {
+        Base::FirstSeen(sender_base)
+    };
+    let receiver = s.has(TcpFlag::Ack).then(|| {
+        let base = s.ack.wrapping_sub(s.rel_ack);
+        if syn_among(earlier, &s.to, &s.from, base).is_some() {
+            Base::Isn(base)
+        } else if earlier
+            .iter()
+            .any(|(_, p)| p.from == s.to && p.to == s.from)
+        {
+            Base::FirstSeen(base)
+        } else {
+            Base::Unseen
+        }
+    });
+    Initial { sender, receiver }
+}
+
+/// The bare SYN that the RST `s` (event `at`) answers, if it answers one:
+/// a reset from an address with no connection, which RFC 9293 numbers on
+/// its own terms (seq 0, ack = the SYN's sequence number + 1).
+pub fn answered_syn<'a>(view: &'a View, at: u64, s: &Segment) -> Option<&'a Segment> {
+    if !s.has(TcpFlag::Rst) || !s.has(TcpFlag::Ack) {
+        return None;
     }
+    before(view, at)
+        .iter()
+        .rev()
+        .map(|(_, p)| p)
+        .find(|p| p.from == s.to && p.to == s.from)
+        .filter(|p| p.has(TcpFlag::Syn) && !p.has(TcpFlag::Ack) && s.ack == p.seq.wrapping_add(1))
 }
 
-/// Why the page shows `seq=1` where the wire says 3,870,112,001: the real
-/// ISNs of both directions and how the relative numbers follow from them.
-pub fn relative_numbers(s: &Segment) -> Note {
-    let isn = initial(s);
+/// Why the page shows `seq=1` where the wire says 3,870,112,001: what each
+/// direction's relative numbers count from, and how they follow from it.
+/// `s` is the segment of event `at`; `view` is of a moment at or after it.
+pub fn relative_numbers(view: &View, at: u64, s: &Segment) -> Note {
+    if let Some(syn) = answered_syn(view, at, s).filter(|_| s.seq == 0) {
+        return Note {
+            text: format!(
+                "This RST answers {}'s SYN, and nothing at {} had a connection to answer from: no SYN of its own, so no initial sequence number. RFC 9293 says how such a reset is numbered: a segment without ACK is answered with sequence number 0 and an acknowledgment of the segment's sequence number plus its length, the SYN counting one. So seq = 0, and ack = {} + 1 = {}, the SYN's sequence number + 1 (relative to {}'s ISN: {}).",
+                s.to,
+                s.from,
+                syn.seq,
+                s.ack,
+                s.to,
+                s.rel_ack
+            ),
+            rfc: Some(RESET),
+        };
+    }
+    let isn = initial(view, at, s);
+    let seq = match isn.sender {
+        Base::Isn(base) => format!(
+            "{}'s initial sequence number (ISN) on this connection is {base}: its SYN carried it, and the page counts from it, as Wireshark does: relative = absolute − ISN, so {} − {base} = {}.",
+            s.from, s.seq, s.rel_seq
+        ),
+        // The sender's base is never unseen: `s` itself was seen.
+        Base::FirstSeen(_) | Base::Unseen => {
+            let base = s.seq.wrapping_sub(s.rel_seq);
+            format!(
+                "The page saw no SYN from {} on this connection, so it does not know its initial sequence number: it counts from the first sequence number it saw from {}, {base}, as Wireshark does then: relative = absolute − {base}, so {} − {base} = {}.",
+                s.from, s.from, s.seq, s.rel_seq
+            )
+        }
+    };
     let ack = match isn.receiver {
-        Some(receiver) => format!(
-            " Its acknowledgment counts from the other direction's ISN, {receiver} ({}'s): {} − {receiver} = {}.",
+        Some(Base::Isn(base)) => format!(
+            " Its acknowledgment counts from the other direction's ISN, {base} ({}'s, from its SYN): {} − {base} = {}.",
             s.to, s.ack, s.rel_ack
+        ),
+        Some(Base::FirstSeen(base)) => format!(
+            " Its acknowledgment counts from the first sequence number the page saw from {} (no SYN of its was seen), {base}: {} − {base} = {}.",
+            s.to, s.ack, s.rel_ack
+        ),
+        Some(Base::Unseen) => format!(
+            " The page had seen nothing from {} before this segment, so it has nothing to count the acknowledgment from: only the absolute number, {}, means something.",
+            s.to, s.ack
         ),
         None => String::new(),
     };
+    let any_isn = matches!(isn.sender, Base::Isn(_))
+        || isn.receiver.is_some_and(|b| matches!(b, Base::Isn(_)));
+    let why = if any_isn {
+        " Each side picks its ISN at random for every connection, so absolute numbers differ from run to run and say nothing to a reader. The SYN itself takes one sequence number (relative 0), so the first byte of data is byte 1, and acknowledging N bytes means ack = N + 1."
+    } else {
+        ""
+    };
     Note {
-        text: format!(
-            "Relative numbers: {}'s initial sequence number (ISN) on this connection is {}, and the page counts from it, as Wireshark does: relative = absolute − ISN, so {} − {} = {}.{ack} Each side picks its ISN at random for every connection, so absolute numbers differ from run to run and say nothing to a reader. The SYN itself takes one sequence number (relative 0), so the first byte of data is byte 1, and acknowledging N bytes means ack = N + 1.",
-            s.from, isn.sender, s.seq, isn.sender, s.rel_seq
-        ),
+        text: format!("Relative numbers: {seq}{ack}{why}"),
         rfc: Some(ISN),
     }
 }
@@ -124,18 +240,18 @@ pub fn port_origin(view: &View, id: SocketId, range: Option<PortRange>) -> Optio
                     "Linux's default; the sysctl net.ipv4.ip_local_port_range sets it",
                 ),
             };
-            let within = if range.contains(port) {
+            let owner = named(socket.owner);
+            let (low, high) = (range.low, range.high);
+            Some(if range.contains(port) {
                 format!(
-                    "its ephemeral port range, {}–{} ({whose})",
-                    range.low, range.high
+                    "Port {port}: {owner} never called bind(), so at connect() its kernel chose a free port from its ephemeral port range, {low}–{high} ({whose}). Another run gets another port."
                 )
             } else {
-                format!("its ephemeral port range ({whose})")
-            };
-            Some(format!(
-                "Port {port}: {} never called bind(), so at connect() its kernel chose a free port from {within}. Another run gets another port.",
-                named(socket.owner)
-            ))
+                // Not from that range, and no bind() seen: say only that.
+                format!(
+                    "Port {port} lies outside the ephemeral port range, {low}–{high} ({whose}), that the kernel picks from at connect() for a socket never bound; the page saw no bind() by {owner}, so it cannot say where the port came from."
+                )
+            })
         }
         SocketRole::Accepted => Some(format!(
             "Port {port} is the listener's: a socket from accept() shares the listening socket's address, and the kernel tells its connections apart by the other end{}.",

@@ -16,13 +16,13 @@
 //! consequences have all arrived: then each step's list holds what happened
 //! between it and the next, which is the best the order of events can say.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use protocol::{Actor, Call, Ending, Event, EventKind, KernelState, SocketId, SocketRole};
 
 use super::{
     numbers,
-    words::{call_text, capital, named, plural, result_text, state_text},
+    words::{call_text, capital, named, plural, result_text, role_text, state_text},
     Model, View,
 };
 
@@ -90,10 +90,10 @@ pub const MOST_LISTED: usize = 60;
 /// any real session, bounded for a crowd's.
 const LOOK_BACK: usize = 100_000;
 
-/// How far back to look for what a program or a socket was doing before a
-/// step (its last call, its kernel's last report). Bounded, as a page
-/// draws this on every change: a crowd's prober reports each socket often
-/// enough that its last report is near.
+/// How far back to look for a socket's last kernel report before a step.
+/// Bounded, as a page draws this on every change: a crowd's prober reports
+/// each socket often enough that its last report is near (and missing it
+/// only loses the "from" of a state change, never says something false).
 const RECALL: usize = 20_000;
 
 /// The step whose consequences the moment shown belongs to: the model's
@@ -136,7 +136,6 @@ pub fn step_at(events: &[Event], at: usize, view: &View) -> Option<Step> {
         events,
         view,
         kernel: BTreeMap::new(),
-        asleep: BTreeSet::new(),
     };
     let mut happenings = Vec::new();
     let mut unlisted = 0;
@@ -168,29 +167,19 @@ pub fn step_at(events: &[Event], at: usize, view: &View) -> Option<Step> {
 }
 
 /// Going through a step's events, remembering what each socket's kernel
-/// said last and which programs are asleep.
+/// said last.
 struct Walk<'a> {
     events: &'a [Event],
     view: &'a View,
     /// Each socket's latest kernel state, as of the event being described.
     kernel: BTreeMap<SocketId, Option<KernelState>>,
-    /// Programs whose call is asleep in the kernel.
-    asleep: BTreeSet<Actor>,
 }
 
 impl Walk<'_> {
-    /// "the server's fd 14 (listening socket)"
+    /// "the server's fd 14, a listening socket"
     fn socket_words(&self, id: Option<SocketId>) -> String {
         match id.and_then(|id| self.view.sockets.get(&id)) {
-            Some(s) => {
-                let role = match s.role {
-                    SocketRole::Fresh => "new socket",
-                    SocketRole::Listener => "listening socket",
-                    SocketRole::Accepted => "connection socket",
-                    SocketRole::Connected => "connected socket",
-                };
-                format!("{}'s fd {} ({role})", named(s.owner), s.fd)
-            }
+            Some(s) => format!("{}'s fd {}, a {}", named(s.owner), s.fd, role_text(s.role)),
             None => id.map_or_else(|| "a socket".to_owned(), |id| format!("socket {id}")),
         }
     }
@@ -214,23 +203,19 @@ impl Walk<'_> {
             .clone()
     }
 
-    /// Whether `actor`'s call was asleep just before event `i`.
-    fn was_asleep(&self, i: usize, actor: Actor) -> bool {
-        self.asleep.contains(&actor)
-            || self.events[..i]
-                .iter()
-                .rev()
-                .take(RECALL)
-                .find(|e| {
-                    e.actor == actor
-                        && matches!(
-                            e.kind,
-                            EventKind::CallEntered { .. }
-                                | EventKind::CallBlocked { .. }
-                                | EventKind::CallReturned { .. }
-                        )
-                })
-                .is_some_and(|e| matches!(e.kind, EventKind::CallBlocked { .. }))
+    /// Whether the call of `actor` that returned at event `seq` had slept
+    /// in the kernel: the view keeps that for every call
+    /// ([`CallView::blocked`](super::CallView)), however long ago it went
+    /// to sleep. The call is the program's latest to start before its
+    /// return (a program makes one call at a time).
+    fn had_slept(&self, seq: u64, actor: Actor) -> bool {
+        let calls = &self.view.calls;
+        let started = calls.partition_point(|c| c.first_seq < seq);
+        calls[..started]
+            .iter()
+            .rev()
+            .find(|c| c.actor == actor)
+            .is_some_and(|c| c.blocked && c.returned_seq == Some(seq))
     }
 
     /// Event `i` in plain words, or `None` if it shows nothing new (a
@@ -250,20 +235,16 @@ impl Walk<'_> {
                 What::Call,
                 format!("{} calls {}.", capital(&who), call_text(call)),
             ),
-            EventKind::CallBlocked { call } => {
-                self.asleep.insert(e.actor);
-                (
-                    What::Blocked,
-                    format!(
-                        "{}'s {} blocks: it sleeps in the kernel until there is something to return.",
-                        capital(&who),
-                        call_text(call)
-                    ),
-                )
-            }
+            EventKind::CallBlocked { call } => (
+                What::Blocked,
+                format!(
+                    "{}'s {} blocks: it sleeps in the kernel until there is something to return.",
+                    capital(&who),
+                    call_text(call)
+                ),
+            ),
             EventKind::CallReturned { call, result } => {
-                let woke = self.was_asleep(i, e.actor);
-                self.asleep.remove(&e.actor);
+                let woke = self.had_slept(e.seq, e.actor);
                 let peer = match result {
                     protocol::CallResult::Socket {
                         peer: Some(peer), ..
@@ -405,7 +386,10 @@ impl Walk<'_> {
                 let how = match ending {
                     Ending::Completed => "having done everything it does".to_owned(),
                     Ending::Failed { message } => format!("with an error: {message}"),
-                    Ending::Stopped => "stopped by a reset".to_owned(),
+                    // The relay stopped it: a reset, a full history, the
+                    // relay shutting down (SIGTERM), or its session closing
+                    // because a program failed. The event does not say which.
+                    Ending::Stopped => "stopped: its session ended".to_owned(),
                 };
                 (What::Ended, format!("{} ends, {how}.", capital(&who)))
             }

@@ -20,7 +20,8 @@ pub struct UnreadClose {
     /// The program at the other end, if it is one of the session's.
     pub peer: Option<Actor>,
     /// How many bytes the peer's program handed to its kernel on this
-    /// connection (what its `send()`s accepted).
+    /// connection: what its `send()`s accepted, and of a `send()` whose
+    /// return is not reported yet, what the closer's kernel had received.
     pub sent: usize,
     /// How many bytes the closer's program read (what its `recv()`s returned).
     pub read: usize,
@@ -52,6 +53,9 @@ pub fn unread_close(before: &View, id: SocketId) -> Option<UnreadClose> {
             .is_some_and(|t| t.local == remote && t.remote.as_deref() == Some(&tuple.local))
     });
     let mut stream = Vec::new();
+    // The peer's send() still in the kernel: its return can be reported
+    // after the closer has already read its bytes and closed.
+    let mut in_flight: &[u8] = &[];
     let mut read = 0;
     for c in &before.calls {
         match (&c.call, &c.result) {
@@ -60,12 +64,23 @@ pub fn unread_close(before: &View, id: SocketId) -> Option<UnreadClose> {
             {
                 stream.extend_from_slice(&bytes[..(*n).min(bytes.len())]);
             }
+            (Call::Send { bytes }, None)
+                if c.entered_seq.is_some() && peer.is_some_and(|p| c.socket == Some(p.id)) =>
+            {
+                in_flight = bytes;
+            }
             (Call::Recv { .. }, Some(CallResult::Bytes { n, .. })) if c.socket == Some(id) => {
                 read += n;
             }
             _ => {}
         }
     }
+    // What the closer's kernel received (read, or held unread) came from
+    // the peer's sends: from the one in flight, for what the returned ones
+    // do not account for.
+    let received = read + unread as usize;
+    let missing = received.saturating_sub(stream.len()).min(in_flight.len());
+    stream.extend_from_slice(&in_flight[..missing]);
     let unread_bytes = stream
         .get(read..read.saturating_add(unread as usize))
         .map(<[u8]>::to_vec)
@@ -152,12 +167,11 @@ impl UnreadClose {
                 "{}'s kernel had acknowledged up to ack={ack} (TCP acknowledges bytes when they reach the receive buffer, not when a program reads them). ",
                 capital(&closer)
             ),
-            None if self.sent > 0 => format!(
-                "{}'s kernel acknowledged them when they arrived (ack={data_ack}: all {}, plus one for the SYN), not when a program read them. ",
-                capital(&closer),
-                plural(self.sent as u64, "byte")
+            // Without the wire there is no ACK to quote: say how TCP
+            // works, and no number nobody saw.
+            None => format!(
+                "TCP acknowledges bytes when they reach the receive buffer, not when a program reads them (the wire was not captured, so the page cannot show what {closer}'s kernel acknowledged). "
             ),
-            None => "The kernel acknowledged them when they arrived, not when a program read them. ".to_owned(),
         };
         let rst = match rst_ack {
             Some(ack) => {

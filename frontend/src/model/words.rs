@@ -1,6 +1,6 @@
 //! Calls, results and bytes in the words the page (and its exports) use.
 
-use protocol::{Actor, Call, CallResult, TcpState};
+use protocol::{Actor, Call, CallResult, SocketRole, TcpState};
 
 /// A call as people write it: `accept()`, `recv(16)`, `connect(127.0.0.1:3000)`.
 pub fn call_text(call: &Call) -> String {
@@ -91,6 +91,17 @@ pub fn state_aside(state: TcpState) -> Option<&'static str> {
             "NEW_SYN_RECV is Linux's own: a connection in SYN-RECEIVED that the listener holds only as a small request in its SYN queue; the kernel makes it a full socket when the handshake's last ACK arrives",
         ),
         _ => None,
+    }
+}
+
+/// What a socket is for, as the sockets' cards and the steps' sentences
+/// both say it: "listening socket", "connection socket (from accept)".
+pub fn role_text(role: SocketRole) -> &'static str {
+    match role {
+        SocketRole::Fresh => "new socket",
+        SocketRole::Listener => "listening socket",
+        SocketRole::Accepted => "connection socket (from accept)",
+        SocketRole::Connected => "connected socket",
     }
 }
 

@@ -1,5 +1,5 @@
 //! Shared by the model's tests: every preset, recorded for real once per
-//! test binary.
+//! test binary, and what to do when the wire cannot be captured here.
 
 use std::{sync::OnceLock, thread, time::Duration};
 
@@ -44,4 +44,34 @@ pub fn recording(name: &str) -> &'static Recording {
         .iter()
         .find(|r| r.session.scenario.name == name)
         .unwrap_or_else(|| panic!("no recording of {name}"))
+}
+
+/// The environment variable that makes a missing capture a failure:
+/// `cargo xtask test` sets it to 1, so that the wire parts of the tests are
+/// never skipped where they are meant to run.
+#[allow(dead_code)] // each test binary uses part of this module
+pub const REQUIRE_CAPTURE: &str = "TCPSTEP_REQUIRE_CAPTURE";
+
+/// Whether the wire is captured here, so that a test may check the parts
+/// that need it (`what` names them, for the message). Without capture (no
+/// root, no CAP_NET_RAW), a test fails if `TCPSTEP_REQUIRE_CAPTURE` is 1;
+/// otherwise this says on stderr what is skipped and returns `false`, for
+/// a developer's machine.
+#[allow(dead_code)] // each test binary uses part of this module
+pub fn capture_required(what: &str) -> bool {
+    let status = capture::status();
+    if status.enabled {
+        return true;
+    }
+    let required = std::env::var(REQUIRE_CAPTURE).is_ok_and(|v| v.trim() == "1");
+    assert!(
+        !required,
+        "{what} needs the wire, and {REQUIRE_CAPTURE}=1 says it must be captured, but here {}",
+        status.reason
+    );
+    eprintln!(
+        "SKIPPED: {what}, as here {} (with {REQUIRE_CAPTURE}=1 this fails)",
+        status.reason
+    );
+    false
 }
