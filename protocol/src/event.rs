@@ -279,7 +279,8 @@ pub enum Ending {
     Completed,
     /// It stopped at an error, which it would print.
     Failed { message: String },
-    /// The session was reset while it ran.
+    /// Its session ended while it ran: reset, stopped, full, or closed
+    /// because its server failed.
     Stopped,
 }
 

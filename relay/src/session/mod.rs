@@ -1,9 +1,9 @@
 //! A session: the classic pair run on real sockets, stepped by viewers.
 //!
 //! Each program runs on its own thread (`program.rs`), making real blocking
-//! calls, with a `Tracer` as its observer: before each call it reports the
-//! call and waits at the step gate (`gate.rs`) until a viewer (or play)
-//! releases it. A prober thread (`prober.rs`) watches the kernel between
+//! calls, with a `Tracer` as its observer: before each call it takes its
+//! place at the step gate (`gate.rs`), reports the call as waiting only once
+//! it is in line, and waits there until a viewer (or play) releases it. A prober thread (`prober.rs`) watches the kernel between
 //! calls, so what the kernel does on its own (finishing a handshake before
 //! `accept()` returns, data waiting before `recv()`) is reported as it
 //! happens, and so is a call that sleeps in the kernel. The socket registry
