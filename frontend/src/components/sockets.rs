@@ -9,7 +9,7 @@ use crate::{
     app::Snapshot,
     model::{
         numbers::{port_origin, shared_fd_table},
-        words::{role_text, state_aside, state_text},
+        words::{named, role_text, state_aside, state_text},
         SocketView, View,
     },
 };
@@ -77,7 +77,7 @@ fn card(view: &View, s: &SocketView, ports: Option<PortRange>) -> Html {
     });
     let closed = s.closed_seq.map(|seq| {
         html! {
-            <p class="closed-note">{ format!("closed by the {} (event {seq})", s.owner) }</p>
+            <p class="closed-note">{ format!("closed by {} (event {seq})", named(s.owner)) }</p>
         }
     });
     let port =
