@@ -5,7 +5,8 @@
 //! - `scenario=NAME`: the scenario to reset to on connecting, if another runs;
 //! - `autoplay=1`: start playing on connecting;
 //! - `speed=MS`: the play interval, in milliseconds;
-//! - `step=N`: open at the moment after event N (time travel), not live;
+//! - `step=N`: open at the moment after the first N events (time travel),
+//!   not live;
 //! - `predict=1`: start in "Predict, then step" mode: before each step the
 //!   page asks what will happen, and the real events answer;
 //! - `trace=URL`: open the trace at URL (JSON lines, as Download or `relay

@@ -195,9 +195,10 @@ pub fn Ladder(props: &Props) -> Html {
             </h2>
             if !rows.is_empty() {
                 <p class="ladder-key">
-                    <span class="key-dot" aria-hidden="true"></span>{ " a call that returned at once  " }
-                    <span class="key-bar asleep" aria-hidden="true"></span>{ " a call asleep in the kernel: it went in at the top of the bar and returned at the bottom  " }
-                    <span class="key-bar busy" aria-hidden="true"></span>{ " a call in the kernel while other things happened" }
+                    <span class="key-dot filled" aria-hidden="true"></span>{ " a call's result, where it returned  " }
+                    <span class="key-dot" aria-hidden="true"></span>{ " where a call went into the kernel and took time: " }
+                    <span class="key-bar asleep" aria-hidden="true"></span>{ " asleep there until the bar ends, " }
+                    <span class="key-bar busy" aria-hidden="true"></span>{ " busy there while other things happened" }
                 </p>
             }
             if hidden > 0 {

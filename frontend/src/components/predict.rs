@@ -14,7 +14,7 @@ use crate::{
     app::Snapshot,
     model::{
         predict::{question, Predictions, Question, Verdict},
-        words::call_text,
+        words::{call_text, named},
         Source,
     },
 };
@@ -66,7 +66,7 @@ pub fn Predict(props: &Props) -> Html {
         } else {
             // The relay announces a call only once its program is in line,
             // so the step sent with the guess is never too early.
-            html! { <p class="judging">{ format!("Releasing the {}'s call…", pending.question.actor) }</p> }
+            html! { <p class="judging">{ format!("Releasing {}'s call…", named(pending.question.actor)) }</p> }
         }
     } else if !live {
         html! { <p class="why">{ "Predicting needs a live relay: a trace's events are all known already." }</p> }
@@ -140,8 +140,8 @@ fn verdict(v: &Verdict) -> Html {
         <li class={classes!("verdict", class)}>
             <span class="mark">{ mark }</span>
             { format!(
-                "{said} the {}'s {}: {} ({}; events {}–{})",
-                q.actor,
+                "{said} {}'s {}: {} ({}; events {}–{})",
+                named(q.actor),
                 call_text(&q.call),
                 q.label(v.judged.truth),
                 v.judged.shown,

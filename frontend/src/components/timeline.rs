@@ -89,7 +89,7 @@ pub fn Timeline(props: &Props) -> Html {
             { button("◀◀", "First: before anything happened".into(), (at > 0).then_some(0)) }
             { button("◀", "Back one event".into(), at.checked_sub(1)) }
             <input type="range" min="0" max={total.to_string()} value={at.to_string()} oninput={on_range}
-                   aria-label="Moment of the session to show" aria-valuetext={format!("after event {at} of {total}")} />
+                   aria-label="Moment of the session to show" aria-valuetext={looking_back(at, total)} />
             { button("▶", "Forward one event".into(), (at < total).then_some(at + 1)) }
             { button("▶▶", "Last: the latest event (live)".into(), (!live).then_some(total)) }
             <label class="goto" title="Show the moment after this many events">
@@ -98,7 +98,7 @@ pub fn Timeline(props: &Props) -> Html {
                        aria-label="Go to the moment after this many events" />
             </label>
             <span class="position">{
-                if live { format!("{total} events · live") } else { format!("after event {at} of {total} · looking back") }
+                if live { format!("{total} events · live") } else { looking_back(at, total) }
             }</span>
             { source }
             <super::happened::Happened model={props.model.clone()} act={props.act.clone()} />
@@ -107,5 +107,17 @@ pub fn Timeline(props: &Props) -> Html {
                 <input type="file" accept=".jsonl,.json,application/x-ndjson" onchange={on_file} />
             </label>
         </section>
+    }
+}
+
+/// Where the timeline stands when it is not live. Events are numbered from
+/// 0, so the moment after `at` of them shows events 0 to `at - 1`.
+fn looking_back(at: usize, total: usize) -> String {
+    match at {
+        0 => format!("0 of {total} events: before the first · looking back"),
+        n => format!(
+            "{n} of {total} events: up to event {} · looking back",
+            n - 1
+        ),
     }
 }

@@ -124,7 +124,7 @@ fn connection_reset(before: &View, e: &Event) -> Option<(Severity, String)> {
             (
                 Severity::Warning,
                 format!(
-                    "{} reset the connection to {} (RST): whatever was in flight is lost.",
+                    "{} reset the connection to {} (RST): the connection ends at once, and data either side had not yet read or delivered is thrown away.",
                     s.from, s.to
                 ),
             )

@@ -163,7 +163,8 @@ impl Model {
         }
     }
 
-    /// Moves the page to just after event `at` (or back to the live end).
+    /// Moves the page to just after its first `at` events (or back to the
+    /// live end).
     fn seek(&mut self, at: Option<usize>) {
         self.scrubbed = match (at, self.scrubbed.take()) {
             (Some(at), _) if at >= self.events.len() => None,

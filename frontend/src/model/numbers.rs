@@ -275,6 +275,6 @@ pub fn shared_fd_table(view: &View) -> Option<&'static str> {
         .filter(|a| matches!(a, Actor::Server | Actor::Client(_)));
     let first = owners.next()?;
     owners.any(|a| a != first).then_some(
-        "Why the fds count on from one program to the other: the relay runs the server and the client as threads of one process, and a process's threads share one file-descriptor table, so every socket takes the next free number of that one table (the relay's own files hold the lowest ones). In the chapter, server and client are two processes, each with its own table, and each would get fd 3 for its first socket.",
+        "Why the fds count on from one program to the other: the relay runs the server and the client as threads of one process, and a process's threads share one file-descriptor table, and a new socket takes the lowest number free in that one table (the relay's own files hold the lowest ones, and a number is used again once its socket is closed). In the chapter, server and client are two processes, each with its own table, and each would get fd 3 for its first socket.",
     )
 }

@@ -280,7 +280,8 @@ impl Walk<'_> {
                         || s.from.clone(),
                         |sock| format!("{}'s kernel", named(sock.owner)),
                     );
-                let flags: Vec<&str> = s.flags.iter().map(|f| f.name()).collect();
+                // The flags in the ladder's order, so both say `PSH, ACK`.
+                let flags = super::ladder::flag_words(s);
                 let mut numbers = format!("seq={}", s.rel_seq);
                 if s.has(protocol::TcpFlag::Ack) {
                     numbers.push_str(&format!(" ack={}", s.rel_ack));
@@ -293,7 +294,7 @@ impl Walk<'_> {
                     format!(
                         "{} sends {} on the wire, {} → {} ({numbers}).",
                         capital(&sender),
-                        flags.join(", "),
+                        flags,
                         s.from,
                         s.to
                     ),
