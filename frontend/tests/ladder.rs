@@ -184,3 +184,29 @@ fn the_marks_of_any_moment_are_a_prefix_of_the_whole() {
         assert_eq!(then.marks[..], whole.marks[..then.marks.len()], "after {k}");
     }
 }
+
+/// When Step is greyed out, the page says why: at the end of the classic
+/// exchange the server sleeps in its next accept() and the client has ended.
+#[test]
+fn when_nothing_waits_the_page_says_where_each_program_is() {
+    let rec = support::recording("classic");
+    let end = View::fold(&rec.events);
+    assert!(end.waiting().is_empty(), "nothing waits at the end");
+    let why = end.why_nothing_waits(3).expect("a reason");
+    assert!(
+        why.starts_with("No call waits for a step: The server is asleep in accept()"),
+        "{why}"
+    );
+    assert!(why.contains("client 0 has ended"), "{why}");
+    // While a program waits, there is nothing to explain.
+    let some = rec
+        .events
+        .iter()
+        .position(|e| matches!(e.kind, protocol::EventKind::CallWaiting { .. }))
+        .expect("a call waits");
+    assert_eq!(View::fold(&rec.events[..=some]).why_nothing_waits(3), None);
+    // A crowd names the server and two clients, and counts the rest.
+    let crowd = View::fold(&support::recording("crowd").events);
+    let why = crowd.why_nothing_waits(3).expect("a reason");
+    assert!(why.contains("2 more programs"), "{why}");
+}

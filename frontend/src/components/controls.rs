@@ -186,7 +186,10 @@ pub fn Controls(props: &Props) -> Html {
             { downloads(&model) }
             <span class="next" aria-live="polite">
                 { next.map_or_else(
-                    || if playing { "Playing…".to_owned() } else { String::new() },
+                    || match (playing, model.view.why_nothing_waits(3)) {
+                        (true, _) => "Playing…".to_owned(),
+                        (false, why) => why.unwrap_or_default(),
+                    },
                     |n| format!("Next in line: {n}"),
                 ) }
             </span>

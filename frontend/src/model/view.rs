@@ -11,7 +11,10 @@ use protocol::{
     SocketId, SocketRole, SourceLine, TcpState,
 };
 
-use super::ladder::drawn;
+use super::{
+    ladder::drawn,
+    words::{call_text, capital, named},
+};
 
 /// What a program is doing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -437,6 +440,48 @@ impl View {
                 },
             );
         }
+    }
+
+    /// When no program waits for a step, why not, in a sentence: where
+    /// each program is (at most `most` named, the rest counted). `None`
+    /// while some program waits, or before any has started.
+    pub fn why_nothing_waits(&self, most: usize) -> Option<String> {
+        let programs: Vec<(Actor, &ActorStatus)> = self
+            .actors
+            .iter()
+            .filter(|(actor, _)| matches!(actor, Actor::Server | Actor::Client(_)))
+            .map(|(&actor, status)| (actor, status))
+            .collect();
+        let waits = |s: &ActorStatus| matches!(s, ActorStatus::Waiting(_) | ActorStatus::Starting);
+        if programs.is_empty() || programs.iter().any(|(_, s)| waits(s)) {
+            return None;
+        }
+        // The server first (actors sort so): its state is the one a
+        // learner looks for.
+        let mut said: Vec<String> = programs
+            .iter()
+            .take(most)
+            .map(|(actor, status)| {
+                let who = named(*actor);
+                match status {
+                    ActorStatus::Blocked(call) => {
+                        format!(
+                            "{who} is asleep in {} until the kernel has something for it",
+                            call_text(call)
+                        )
+                    }
+                    ActorStatus::InCall(call) => format!("{who} is in {}", call_text(call)),
+                    _ => format!("{who} has ended"),
+                }
+            })
+            .collect();
+        if programs.len() > most {
+            said.push(format!("{} more programs", programs.len() - most));
+        }
+        Some(format!(
+            "No call waits for a step: {}. Reset starts the session again.",
+            capital(&said.join("; "))
+        ))
     }
 
     /// The programs waiting for a step, in the order they arrived.
