@@ -127,13 +127,15 @@ pub fn current_tid() -> libc::pid_t {
 /// Where that file cannot be read (a kernel built without it), the state
 /// alone decides, as it did before the file was read.
 pub fn asleep_in(tid: libc::pid_t, call: &Call) -> bool {
-    let inside = match current_syscall(tid) {
-        Ok(Some(nr)) => syscalls(call).contains(&nr),
-        // Running, or asleep outside any system call (a page fault).
-        Ok(None) => false,
-        Err(_) => true,
-    };
-    inside && thread_sleeping(tid)
+    // The prober asks this every few milliseconds of every call: a thread
+    // that is not asleep costs one read, not two.
+    thread_sleeping(tid)
+        && match current_syscall(tid) {
+            Ok(Some(nr)) => syscalls(call).contains(&nr),
+            // Running, or asleep outside any system call (a page fault).
+            Ok(None) => false,
+            Err(_) => true,
+        }
 }
 
 /// The system call thread `tid` of this process is asleep in, from the first
