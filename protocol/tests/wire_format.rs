@@ -55,8 +55,21 @@ fn every_call() -> Vec<Call> {
         Call::Recv { len: 16 },
         Call::Getsockname,
         Call::Getpeername,
+        Call::Shutdown {
+            how: "SHUT_WR".into(),
+        },
         Call::Close,
     ]
+}
+
+#[test]
+fn only_the_name_look_ups_are_not_stepped() {
+    let not_stepped: Vec<&str> = every_call()
+        .iter()
+        .filter(|call| !call.is_stepped())
+        .map(Call::name)
+        .collect();
+    assert_eq!(not_stepped, ["getsockname", "getpeername"]);
 }
 
 fn every_result() -> Vec<CallResult> {
