@@ -19,12 +19,12 @@ use std::{
 
 use futures_util::StreamExt;
 use protocol::{Actor, Call, Ending, EventKind, Mode, RelayMessage, Scenario};
-use support::{Relay, Viewer};
+use support::{Hub, Relay, Viewer};
 use tcpstep_relay::{
     capture,
     feed::LIVE_BUFFER,
     host::Host,
-    hub::{self, OriginPolicy, CLOSE_PATIENCE},
+    hub::CLOSE_PATIENCE,
     pair::{self, ClientConfig, Observer, PairError, Server, ServerConfig},
 };
 use tokio_tungstenite::tungstenite::{
@@ -433,19 +433,11 @@ async fn stopping_reaches_a_viewer_still_taking_its_history() {
         .sum();
     assert!(json > 4 << 20, "a history of only {json} bytes");
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the hub");
-    let addr = listener.local_addr().expect("hub address");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let hub = tokio::spawn(hub::run(
-        listener,
-        host.clone(),
-        OriginPolicy::new(addr, &[]),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let Hub {
+        addr,
+        stop,
+        task: hub,
+    } = Hub::start(host.clone(), &[]).await;
     // A viewer with a small receive buffer that reads nothing for now: the
     // relay's sends of the history soon wait for it.
     let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
@@ -504,19 +496,11 @@ async fn stopping_lets_go_of_a_connection_that_has_sent_no_request() {
         LIVE_BUFFER,
     )
     .expect("a session");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the hub");
-    let addr = listener.local_addr().expect("hub address");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let hub = tokio::spawn(hub::run(
-        listener,
-        host.clone(),
-        OriginPolicy::new(addr, &[]),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let Hub {
+        addr,
+        stop,
+        task: hub,
+    } = Hub::start(host.clone(), &[]).await;
     let mut silent = tokio::net::TcpStream::connect(addr)
         .await
         .expect("connect to the hub");

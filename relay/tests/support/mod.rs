@@ -43,25 +43,40 @@ impl Relay {
 
     /// A relay whose sessions start (and restart) in `mode`.
     pub async fn start_in(mode: protocol::Mode, live_buffer: usize, allow: &[&str]) -> Relay {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the hub");
-        let addr = listener.local_addr().expect("hub address");
         // Capture as the machine allows: on as root or with CAP_NET_RAW.
         let capture = capture::status();
         let host =
             Host::start_in(Scenario::classic(), mode, capture, live_buffer).expect("first session");
+        let hub = Hub::start(host.clone(), allow).await;
+        Relay {
+            url: format!("ws://{}/ws", hub.addr),
+            host,
+            stop: Some(hub.stop),
+        }
+    }
+}
+
+/// The hub serving `host` on a loopback port, as `relay serve` runs it,
+/// with the trigger that stops it and its task to wait for.
+pub struct Hub {
+    pub addr: std::net::SocketAddr,
+    pub stop: oneshot::Sender<()>,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+impl Hub {
+    pub async fn start(host: Arc<Host>, allow: &[&str]) -> Hub {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the hub");
+        let addr = listener.local_addr().expect("hub address");
         let allow: Vec<String> = allow.iter().map(|s| s.to_string()).collect();
         let origins = OriginPolicy::new(addr, &allow);
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(hub::run(listener, host.clone(), origins, async {
+        let task = tokio::spawn(hub::run(listener, host, origins, async {
             let _ = stopped.await;
         }));
-        Relay {
-            url: format!("ws://{addr}/ws"),
-            host,
-            stop: Some(stop),
-        }
+        Hub { addr, stop, task }
     }
 }
 
