@@ -333,16 +333,21 @@ fn every_step_of_every_recording_is_answered() {
     }
 }
 
+/// The question the page asks before the session's first step.
+fn first_question(events: &[Event]) -> Question {
+    let first = events
+        .iter()
+        .position(|e| matches!(e.kind, EventKind::CallWaiting { .. }))
+        .expect("a first call");
+    question(&View::fold(&events[..=first])).expect("a question")
+}
+
 #[test]
 fn a_question_goes_stale_when_its_program_moves_on() {
     let (_, events) = predicted("classic");
     // The question about the server's first call, judged against a session
     // in which the server has made another call first: nothing to judge.
-    let first = events
-        .iter()
-        .position(|e| matches!(e.kind, EventKind::CallWaiting { .. }))
-        .expect("a first call");
-    let q = question(&View::fold(&events[..=first])).expect("a question");
+    let q = first_question(&events);
     let socket_call = events
         .iter()
         .position(|e| {
@@ -368,11 +373,7 @@ fn a_question_goes_stale_when_its_program_moves_on() {
 #[test]
 fn a_guess_is_released_then_settled() {
     let (_, events) = predicted("classic");
-    let first = events
-        .iter()
-        .position(|e| matches!(e.kind, EventKind::CallWaiting { .. }))
-        .expect("a first call");
-    let q = question(&View::fold(&events[..=first])).expect("a question");
+    let q = first_question(&events);
     let released = events
         .iter()
         .position(|e| e.actor == q.actor && matches!(e.kind, EventKind::CallEntered { .. }))
