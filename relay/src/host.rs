@@ -91,15 +91,7 @@ impl Host {
 
     /// The first message for a viewer, describing `session`.
     pub fn hello(&self, session: SessionInfo) -> Hello {
-        Hello {
-            protocol_version: PROTOCOL_VERSION,
-            relay_version: env!("CARGO_PKG_VERSION").to_owned(),
-            capture: self.capture.clone(),
-            scenarios: self.scenarios(),
-            session,
-            sources: crate::pair::sources(),
-            ephemeral_ports: ephemeral_ports(),
-        }
+        hello(self.capture.clone(), self.scenarios(), session)
     }
 
     /// Carries out a viewer's command. Blocks while a reset stops the old
@@ -180,6 +172,24 @@ impl Host {
         if let Some(session) = self.lock().session.take() {
             session.stop();
         }
+    }
+}
+
+/// A hello, the one way the relay makes one: for a live session (above)
+/// and for a recorded one (`record`).
+pub(crate) fn hello(
+    capture: CaptureStatus,
+    scenarios: Vec<Scenario>,
+    session: SessionInfo,
+) -> Hello {
+    Hello {
+        protocol_version: PROTOCOL_VERSION,
+        relay_version: env!("CARGO_PKG_VERSION").to_owned(),
+        capture,
+        scenarios,
+        session,
+        sources: crate::pair::sources(),
+        ephemeral_ports: ephemeral_ports(),
     }
 }
 

@@ -32,22 +32,15 @@ pub struct Recording {
 impl Recording {
     /// The hello a viewer of this session would have received.
     pub fn hello(&self) -> Hello {
-        Hello {
-            protocol_version: protocol::PROTOCOL_VERSION,
-            relay_version: env!("CARGO_PKG_VERSION").to_owned(),
-            capture: protocol::CaptureStatus {
-                enabled: self.pcap.is_some(),
-                reason: if self.pcap.is_some() {
-                    "recorded with capture on".to_owned()
-                } else {
-                    "recorded without capture".to_owned()
-                },
+        let capture = protocol::CaptureStatus {
+            enabled: self.pcap.is_some(),
+            reason: if self.pcap.is_some() {
+                "recorded with capture on".to_owned()
+            } else {
+                "recorded without capture".to_owned()
             },
-            scenarios: Scenario::presets(),
-            session: self.session.clone(),
-            sources: crate::pair::sources(),
-            ephemeral_ports: crate::host::ephemeral_ports(),
-        }
+        };
+        crate::host::hello(capture, Scenario::presets(), self.session.clone())
     }
 
     /// The recording as JSON lines (see [`json_lines`]).
