@@ -196,7 +196,7 @@ pub(crate) fn hello(
 /// Where this machine's kernel picks a client's port from when the client
 /// connects without binding, as `/proc/sys/net/ipv4/ip_local_port_range`
 /// says; `None` where it cannot be read (the page then names Linux's default).
-pub fn ephemeral_ports() -> Option<protocol::PortRange> {
+fn ephemeral_ports() -> Option<protocol::PortRange> {
     let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
     protocol::PortRange::parse(&text)
 }
