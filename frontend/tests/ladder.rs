@@ -180,7 +180,10 @@ fn the_marks_of_any_moment_are_a_prefix_of_the_whole() {
     let whole = View::fold(&rec.events);
     for k in (0..rec.events.len()).step_by(7) {
         let then = View::fold(&rec.events[..k]);
-        assert_eq!(then.marks[..], whole.marks[..then.marks.len()], "after {k}");
+        assert!(
+            then.marks.iter().eq(whole.marks.range(0..then.marks.len())),
+            "after {k}"
+        );
     }
 }
 

@@ -75,8 +75,8 @@ pub fn rows(view: &View) -> Vec<Row<'_>> {
 /// The last `n` of [`rows`]: a long session costs no more than a short one.
 pub fn latest_rows(view: &View, n: usize) -> Vec<Row<'_>> {
     let from = view.marks.len().saturating_sub(n);
-    view.marks[from..]
-        .iter()
+    view.marks
+        .range(from..usize::MAX)
         .filter_map(|&m| row(view, m))
         .collect()
 }
@@ -230,11 +230,8 @@ pub fn spans(view: &View, first: usize, last: usize) -> Vec<Span<'_>> {
             && call.is_span(marks)
             && call.return_mark.is_none_or(|to| to >= first)
     };
-    let window = view
-        .marks
-        .get(first..=last.min(marks.saturating_sub(1)))
-        .unwrap_or(&[]);
-    let in_window = window.iter().filter_map(|mark| match mark {
+    let window = view.marks.range(first..last.saturating_add(1));
+    let in_window = window.filter_map(|mark| match mark {
         Mark::Entered(i) | Mark::Returned(i) => view.calls.get(*i),
         Mark::Segment(_) => None,
     });

@@ -6,6 +6,7 @@
 //! often the connection drops and the relay resends its history. [`View`] is
 //! those events folded into what the page draws.
 
+pub mod cow;
 mod expert;
 mod explain;
 pub mod export;
@@ -15,6 +16,7 @@ pub mod predict;
 mod python;
 pub mod step;
 mod stream;
+pub mod travel;
 pub mod unread;
 mod view;
 pub mod words;
@@ -101,6 +103,9 @@ pub struct Model {
     pub events: Vec<Event>,
     /// All of `events`, folded.
     pub view: View,
+    /// `view` as it was every [`travel::SPACING`] events: where time
+    /// travel starts folding from.
+    pub checkpoints: travel::Checkpoints,
     /// What each event means: `notes[i]` is event `i`'s.
     pub notes: Vec<Option<Note>>,
     /// The expert findings of `events`, in order.
@@ -125,6 +130,7 @@ impl Default for Model {
             session: None,
             events: Vec::new(),
             view: View::default(),
+            checkpoints: travel::Checkpoints::default(),
             notes: Vec::new(),
             findings: Vec::new(),
             notice: None,
@@ -164,23 +170,18 @@ impl Model {
     }
 
     /// Moves the page to just after its first `at` events (or back to the
-    /// live end).
+    /// live end): from the moment shown or the nearest checkpoint before,
+    /// whichever is nearer, never from the start.
     fn seek(&mut self, at: Option<usize>) {
-        self.scrubbed = match (at, self.scrubbed.take()) {
-            (Some(at), _) if at >= self.events.len() => None,
-            // Forward from the moment shown: fold only the events between.
-            (Some(at), Some(mut from)) if from.at <= at => {
-                for e in &self.events[from.at..at] {
-                    from.view.apply(e);
-                }
-                from.at = at;
-                Some(from)
+        self.scrubbed = match at {
+            Some(at) if at < self.events.len() => {
+                let shown = self.scrubbed.take().map(|s| (s.at, s.view));
+                Some(Scrubbed {
+                    at,
+                    view: self.checkpoints.view_at(&self.events, at, shown),
+                })
             }
-            (Some(at), _) => Some(Scrubbed {
-                at,
-                view: View::fold(&self.events[..at]),
-            }),
-            (None, _) => None,
+            _ => None,
         };
     }
 
@@ -228,6 +229,7 @@ impl Model {
         };
         // One fold gives the view, the notes and the findings together.
         self.view = View::default();
+        self.checkpoints.clear();
         self.notes.clear();
         self.findings.clear();
         self.events.clear();
@@ -310,6 +312,7 @@ impl Model {
             self.notes.clear();
             self.findings.clear();
             self.view = View::default();
+            self.checkpoints.clear();
             self.scrubbed = None;
             self.selected = None;
         }
@@ -337,6 +340,7 @@ impl Model {
         self.notes.push(explain(&self.view, &event));
         self.findings.extend(examine(&self.view, &event));
         self.view.apply(&event);
+        self.checkpoints.note(&self.view);
         self.events.push(event);
     }
 

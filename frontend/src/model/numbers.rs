@@ -44,19 +44,19 @@ pub struct Initial {
 
 /// The segments of `view` that came before event `at` (sequence numbers
 /// of events), in order.
-fn before(view: &View, at: u64) -> &[(u64, Segment)] {
-    &view.segments[..view.segments.partition_point(|(seq, _)| *seq < at)]
+fn before(view: &View, at: u64) -> impl DoubleEndedIterator<Item = &(u64, Segment)> + Clone {
+    view.segments
+        .range(0..view.segments.partition_point(|(seq, _)| *seq < at))
 }
 
 /// A SYN from `from` to `to` with sequence number `seq`, among `earlier`.
 fn syn_among<'a>(
-    earlier: &'a [(u64, Segment)],
+    earlier: impl DoubleEndedIterator<Item = &'a (u64, Segment)>,
     from: &str,
     to: &str,
     seq: u32,
 ) -> Option<&'a Segment> {
     earlier
-        .iter()
         .rev()
         .map(|(_, p)| p)
         .find(|p| p.from == from && p.to == to && p.seq == seq && p.has(TcpFlag::Syn))
@@ -68,7 +68,8 @@ fn syn_among<'a>(
 pub fn initial(view: &View, at: u64, s: &Segment) -> Initial {
     let earlier = before(view, at);
     let sender_base = s.seq.wrapping_sub(s.rel_seq);
-    let sender = if s.has(TcpFlag::Syn) || syn_among(earlier, &s.from, &s.to, sender_base).is_some()
+    let sender = if s.has(TcpFlag::Syn)
+        || syn_among(earlier.clone(), &s.from, &s.to, sender_base).is_some()
     {
         Base::Isn(sender_base)
     } else {
@@ -76,10 +77,10 @@ pub fn initial(view: &View, at: u64, s: &Segment) -> Initial {
     };
     let receiver = s.has(TcpFlag::Ack).then(|| {
         let base = s.ack.wrapping_sub(s.rel_ack);
-        if syn_among(earlier, &s.to, &s.from, base).is_some() {
+        if syn_among(earlier.clone(), &s.to, &s.from, base).is_some() {
             Base::Isn(base)
         } else if earlier
-            .iter()
+            .clone()
             .any(|(_, p)| p.from == s.to && p.to == s.from)
         {
             Base::FirstSeen(base)
@@ -98,7 +99,6 @@ pub fn answered_syn<'a>(view: &'a View, at: u64, s: &Segment) -> Option<&'a Segm
         return None;
     }
     before(view, at)
-        .iter()
         .rev()
         .map(|(_, p)| p)
         .find(|p| p.from == s.to && p.to == s.from)
@@ -207,9 +207,8 @@ const BIND_SEARCH: usize = 4096;
 /// Whether the socket `id`'s program called `bind()` on it.
 fn bound_by_program(view: &View, id: SocketId, opened_seq: u64) -> Option<String> {
     let from = view.calls.partition_point(|c| c.first_seq < opened_seq);
-    view.calls[from..]
-        .iter()
-        .take(BIND_SEARCH)
+    view.calls
+        .range(from..from.saturating_add(BIND_SEARCH))
         .filter(|c| c.socket == Some(id))
         .find_map(|c| match &c.call {
             Call::Bind { addr } => Some(addr.clone()),

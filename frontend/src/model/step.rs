@@ -211,8 +211,8 @@ impl Walk<'_> {
     fn had_slept(&self, seq: u64, actor: Actor) -> bool {
         let calls = &self.view.calls;
         let started = calls.partition_point(|c| c.first_seq < seq);
-        calls[..started]
-            .iter()
+        calls
+            .range(0..started)
             .rev()
             .find(|c| c.actor == actor)
             .is_some_and(|c| c.blocked && c.returned_seq == Some(seq))

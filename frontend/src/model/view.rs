@@ -4,14 +4,13 @@
 //! `View` and nothing else. Folding the first `k` events gives the page as it
 //! was after step `k`, which is all time travel needs.
 
-use std::collections::BTreeMap;
-
 use protocol::{
     Actor, Call, CallResult, Ending, Event, EventKind, FourTuple, KernelState, Mode, Segment,
     SocketId, SocketRole, SourceLine, TcpState,
 };
 
 use super::{
+    cow::{CowMap, CowVec},
     ladder::drawn,
     words::{call_text, capital, named},
 };
@@ -186,28 +185,31 @@ pub struct Line {
 }
 
 /// Everything the page shows about a session, after some prefix of its events.
+///
+/// Its lists and maps are [`CowVec`] and [`CowMap`]: a clone shares them,
+/// so time travel can keep a view every so many events at little cost.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct View {
     /// How many events were folded in.
     pub applied: usize,
     pub mode: Option<Mode>,
-    pub actors: BTreeMap<Actor, ActorStatus>,
-    pub sockets: BTreeMap<SocketId, SocketView>,
-    pub calls: Vec<CallView>,
+    pub actors: CowMap<Actor, ActorStatus>,
+    pub sockets: CowMap<SocketId, SocketView>,
+    pub calls: CowVec<CallView>,
     /// Index in `calls` of each program's latest call: a crowd's calls
     /// interleave, and searching back for a program's own is quadratic.
-    pub latest_call: BTreeMap<Actor, usize>,
+    pub latest_call: CowMap<Actor, usize>,
     /// Segments on the wire, with the seq of their event.
-    pub segments: Vec<(u64, Segment)>,
+    pub segments: CowVec<(u64, Segment)>,
     /// The ladder's marks, in the order they happened.
-    pub marks: Vec<Mark>,
+    pub marks: CowVec<Mark>,
     /// Each direction of the wire, by (from, to).
-    pub directions: BTreeMap<(String, String), Direction>,
+    pub directions: CowMap<(String, String), Direction>,
     /// Each program's latest `recv_all` (a new one replaces the last).
-    pub recv_alls: BTreeMap<Actor, RecvAllView>,
-    pub lines: Vec<Line>,
+    pub recv_alls: CowMap<Actor, RecvAllView>,
+    pub lines: CowVec<Line>,
     /// The line of source each program's latest call was made from.
-    pub at: BTreeMap<Actor, SourceLine>,
+    pub at: CowMap<Actor, SourceLine>,
     /// Set when the relay's history for this session is full.
     pub history_full: Option<u64>,
 }
@@ -330,10 +332,10 @@ impl View {
             }
             EventKind::ModeChanged { mode } => self.mode = Some(*mode),
             EventKind::Segment { segment } => {
-                let way = self
-                    .directions
-                    .entry((segment.from.clone(), segment.to.clone()))
-                    .or_default();
+                let way = self.directions.get_or_insert_with(
+                    (segment.from.clone(), segment.to.clone()),
+                    Default::default,
+                );
                 way.last = self.segments.len();
                 if carries(segment) && !segment.has(protocol::TcpFlag::Rst) {
                     way.sent_end = way.sent_end.max(Some(seq_end(segment)));
