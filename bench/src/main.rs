@@ -3,7 +3,9 @@
 //!
 //! Every figure is printed beside a baseline measured in the same run, as
 //! a ratio: machines differ, ratios travel. Nothing here asserts a time.
+//! `--quick` runs smaller sessions; `--model` only the page's model.
 
+mod memory;
 mod model;
 mod relay;
 mod stats;
@@ -14,6 +16,7 @@ use stats::{human, ratio, Samples};
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    let model_only = std::env::args().any(|a| a == "--model");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -27,71 +30,75 @@ fn main() {
         if capture.enabled { "on" } else { "off" }
     );
 
-    // 1. The classic exchange: plain pair against a played, captured, watched session.
-    let n = if quick { 20 } else { 200 };
-    for _ in 0..5 {
-        relay::plain_exchange(); // warm up
-    }
-    let plain = Samples::of(n, relay::plain_exchange);
-    let instrumented = relay::instrumented_exchanges(&rt, if quick { 10 } else { 50 });
-    let _ = writeln!(report, "## Exchange latency (median)\n");
-    let _ = writeln!(
-        report,
-        "| run | samples | median | ratio |\n|---|---|---|---|"
-    );
-    let _ = writeln!(
-        report,
-        "| plain pair (baseline) | {} | {} | 1.00x |",
-        plain.len(),
-        human(plain.median())
-    );
-    let _ = writeln!(
-        report,
-        "| instrumented: play at 0 ms, capture, 1 viewer | {} | {} | {} |\n",
-        instrumented.len(),
-        human(instrumented.median()),
-        ratio(
-            instrumented.median().as_secs_f64(),
-            plain.median().as_secs_f64()
-        )
-    );
-    print!("{report}");
-
-    // 2. Events per second to viewers, from a real crowd in play mode.
-    let clients = if quick { 100 } else { 1000 };
-    let mut section = format!("## A crowd of {clients} clients, play at 0 ms\n\n| viewers | time to the end | events | events/s | ratio of events/s |\n|---|---|---|---|---|\n");
-    let mut base = 0.0;
-    for viewers in [0, 1, 100] {
-        let (time, events) = relay::crowd(&rt, clients, viewers);
-        let rate = events as f64 / time.as_secs_f64();
-        if viewers == 0 {
-            base = rate;
+    // `--model`: only the page's model (section 3), for work on the page.
+    if !model_only {
+        // 1. The classic exchange: plain pair against a played, captured, watched session.
+        let n = if quick { 20 } else { 200 };
+        for _ in 0..5 {
+            relay::plain_exchange(); // warm up
         }
+        let plain = Samples::of(n, relay::plain_exchange);
+        let instrumented = relay::instrumented_exchanges(&rt, if quick { 10 } else { 50 });
+        let _ = writeln!(report, "## Exchange latency (median)\n");
         let _ = writeln!(
-            section,
-            "| {} | {} | {events} | {rate:.0} | {} |",
+            report,
+            "| run | samples | median | ratio |\n|---|---|---|---|"
+        );
+        let _ = writeln!(
+            report,
+            "| plain pair (baseline) | {} | {} | 1.00x |",
+            plain.len(),
+            human(plain.median())
+        );
+        let _ = writeln!(
+            report,
+            "| instrumented: play at 0 ms, capture, 1 viewer | {} | {} | {} |\n",
+            instrumented.len(),
+            human(instrumented.median()),
+            ratio(
+                instrumented.median().as_secs_f64(),
+                plain.median().as_secs_f64()
+            )
+        );
+        print!("{report}");
+
+        // 2. Events per second to viewers, from a real crowd in play mode.
+        let clients = if quick { 100 } else { 1000 };
+        let mut section = format!("## A crowd of {clients} clients, play at 0 ms\n\n| viewers | time to the end | events | events/s | ratio of events/s |\n|---|---|---|---|---|\n");
+        let mut base = 0.0;
+        for viewers in [0, 1, 100] {
+            let (time, events) = relay::crowd(&rt, clients, viewers);
+            let rate = events as f64 / time.as_secs_f64();
             if viewers == 0 {
-                "0 (baseline: in-process watcher)".to_owned()
-            } else {
-                viewers.to_string()
-            },
-            human(time),
-            ratio(rate, base)
-        );
-        print!(
-            "{}",
-            section
-                .lines()
-                .last()
-                .map(|l| format!("{l}\n"))
-                .unwrap_or_default()
-        );
+                base = rate;
+            }
+            let _ = writeln!(
+                section,
+                "| {} | {} | {events} | {rate:.0} | {} |",
+                if viewers == 0 {
+                    "0 (baseline: in-process watcher)".to_owned()
+                } else {
+                    viewers.to_string()
+                },
+                human(time),
+                ratio(rate, base)
+            );
+            print!(
+                "{}",
+                section
+                    .lines()
+                    .last()
+                    .map(|l| format!("{l}\n"))
+                    .unwrap_or_default()
+            );
+        }
+        report.push_str(&section);
+        report.push('\n');
     }
-    report.push_str(&section);
-    report.push('\n');
 
     // 3. The page's model on a large real session: 1,000 clients (100 with
     // --quick), each sending its greeting in 9 pieces.
+    let clients = if quick { 100 } else { 1000 };
     let large = protocol::Scenario {
         name: "custom".into(),
         clients,
@@ -131,6 +138,14 @@ fn main() {
             false,
         ),
         (
+            format!(
+                "◀ one back from a kept view's moment, the most folding (median of {})",
+                m.back_worst.len()
+            ),
+            m.back_worst.median(),
+            false,
+        ),
+        (
             format!("▶ one on from the middle (median of {})", m.on.len()),
             m.on.median(),
             false,
@@ -145,6 +160,19 @@ fn main() {
             ratio(time.as_secs_f64(), base)
         );
     }
+    let mb = |b: isize| format!("{:.1} MB", b as f64 / 1e6);
+    let _ = writeln!(
+        report,
+        "\nTime travel keeps {} views of the session, every {} events: they hold {} \
+         ({} each) that the live view does not share. The live view holds {}; the \
+         whole model (events, notes, findings, view and kept views) {}.",
+        m.kept,
+        m.spacing,
+        mb(m.kept_bytes),
+        mb(m.kept_bytes / m.kept.max(1) as isize),
+        mb(m.view_bytes),
+        mb(m.model_bytes)
+    );
     println!("{}", &report[section..]);
 
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/artifacts");

@@ -5,9 +5,9 @@
 use std::time::{Duration, Instant};
 
 use protocol::{Event, RelayMessage};
-use tcpstep_frontend::model::{Action, Model, View};
+use tcpstep_frontend::model::{travel::Checkpoints, Action, Model, View};
 
-use crate::stats::Samples;
+use crate::{memory, stats::Samples};
 
 pub struct ModelFigures {
     pub events: usize,
@@ -15,9 +15,20 @@ pub struct ModelFigures {
     pub fold: Duration,
     pub live: Duration,
     pub seek: Samples,
-    /// ◀ and ▶ from the middle: back folds from the start, forward folds one event.
+    /// ◀ and ▶ from the middle: back folds from the nearest kept view,
+    /// forward folds one event.
     pub back: Samples,
     pub on: Samples,
+    /// ◀ from a kept view's moment: the most folding, a spacing less one.
+    pub back_worst: Samples,
+    /// The views time travel keeps at the end, and their spacing then.
+    pub kept: usize,
+    pub spacing: usize,
+    /// Bytes held by the kept views alone (what they do not share with the
+    /// live view), by the live view, and by the whole model.
+    pub kept_bytes: isize,
+    pub view_bytes: isize,
+    pub model_bytes: isize,
 }
 
 /// `events`, a real session's, as the page gets them: JSON lines.
@@ -38,14 +49,32 @@ pub fn measure(events: &[Event]) -> ModelFigures {
     let view = View::fold(events);
     let fold = t.elapsed();
     assert_eq!(view.applied, events.len());
+    drop(view);
+
+    // What the kept views cost: the bytes that go when they do.
+    memory::count();
+    let start = memory::in_use();
+    let mut view = View::default();
+    let mut checkpoints = Checkpoints::default();
+    for e in events {
+        view.apply(e);
+        checkpoints.note(&view);
+    }
+    let (kept, spacing) = (checkpoints.len(), checkpoints.spacing());
+    let with_kept = memory::in_use() - start;
+    drop(checkpoints);
+    let view_bytes = memory::in_use() - start;
+    drop(view);
 
     // As the page does live: every event through the model, notes and findings too.
     let mut model = Model::default();
+    let start = memory::in_use();
     let t = Instant::now();
     for e in events {
         model.apply(Action::Received(Box::new(RelayMessage::Event(e.clone()))));
     }
     let live = t.elapsed();
+    let model_bytes = memory::in_use() - start;
 
     // Jumps to moments spread over the session, in a scattered order.
     let n = events.len();
@@ -65,6 +94,17 @@ pub fn measure(events: &[Event]) -> ModelFigures {
         back.push(Samples::of(1, || model.apply(Action::Seek(Some(middle - 1)))).median());
         on.push(Samples::of(1, || model.apply(Action::Seek(Some(middle)))).median());
     }
+    // ◀ from the moments of kept views: the view before each is the
+    // furthest from any.
+    let mut back_worst = Samples::default();
+    for j in 1..=10 {
+        let at = (j * n / 11) / spacing * spacing;
+        if at == 0 {
+            continue;
+        }
+        model.apply(Action::Seek(Some(at)));
+        back_worst.push(Samples::of(1, || model.apply(Action::Seek(Some(at - 1)))).median());
+    }
     ModelFigures {
         events: n,
         parse,
@@ -73,5 +113,11 @@ pub fn measure(events: &[Event]) -> ModelFigures {
         seek,
         back,
         on,
+        back_worst,
+        kept,
+        spacing,
+        kept_bytes: with_kept - view_bytes,
+        view_bytes,
+        model_bytes,
     }
 }

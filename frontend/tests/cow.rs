@@ -48,7 +48,7 @@ fn same_list(cow: &CowVec<u32>, vec: &[u32]) {
     assert_eq!(cow.is_empty(), vec.is_empty());
     assert!(cow.iter().eq(vec.iter()));
     assert!(cow.iter().rev().eq(vec.iter().rev()));
-    assert!((&*cow).into_iter().eq(vec.iter()));
+    assert!(cow.into_iter().eq(vec.iter()));
     assert_eq!(cow.first(), vec.first());
     assert_eq!(cow.last(), vec.last());
     for i in [0, 1, 63, 64, 65, vec.len().saturating_sub(1), vec.len()] {

@@ -1,8 +1,9 @@
 //! Time travel through checkpoints: every moment of every real session,
 //! reached from a kept view, is the view folded from the start, whether
 //! moving back, on or jumping about, while live events keep arriving, and
-//! after a new session begins; and no moment is a spacing or more of
-//! folding from a kept view.
+//! after a new session begins; no moment is a spacing or more of folding
+//! from a kept view; and however long the session, at most `MOST` views
+//! are kept (the spacing doubles).
 
 mod support;
 
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use protocol::{Event, RelayMessage, Scenario, SessionInfo};
 use tcpstep_frontend::model::{
-    travel::{Checkpoints, SPACING},
+    travel::{Checkpoints, MOST, SPACING},
     Action, Model, View,
 };
 use tcpstep_relay::{capture, record::Recording};
@@ -48,6 +49,10 @@ fn moments(n: usize) -> Vec<usize> {
 fn check_every_moment(model: &mut Model, fold: &[View], at: &[usize], what: &str) {
     let n = model.events.len();
     let spacing = model.checkpoints.spacing();
+    assert!(
+        model.checkpoints.len() <= MOST,
+        "{what}: at most {MOST} views"
+    );
     assert_eq!(
         model.checkpoints.len(),
         n / spacing,
@@ -129,7 +134,13 @@ fn a_new_session_forgets_the_old_ones_checkpoints() {
         id: old.session.id + 1000,
         ..new.session.clone()
     };
+    assert!(
+        model.checkpoints.spacing() > spacing,
+        "{} events thinned the views kept every {spacing}",
+        old.events.len()
+    );
     received(&mut model, RelayMessage::Session(next));
+    assert_eq!(model.checkpoints.spacing(), spacing, "and their spacing");
     assert_eq!(
         model.checkpoints.len(),
         0,

@@ -56,22 +56,73 @@ fn open_trace(browser: &Browser, trace: &std::path::Path, events: usize) -> f64 
         .unwrap_or(f64::NAN)
 }
 
-/// Milliseconds for the page to show the moment after `k` events, reached
-/// by `how`: the Go-to field, or the ◀ / ▶ buttons.
-fn move_to(browser: &Browser, k: usize, how: &str) -> f64 {
+/// Where the page's time travel keeps views of a session of `n` events
+/// (`tcpstep_frontend::model::travel`): every 1,024 events, doubled while
+/// that would be more than 32 views. ◀ from a kept view's moment folds
+/// the most: the spacing less one.
+fn spacing(n: usize) -> usize {
+    let mut spacing = 1024;
+    while n / spacing > 32 {
+        spacing *= 2;
+    }
+    spacing
+}
+
+/// Samples of each move through a trace; the median is reported.
+const MOVES: usize = 5;
+
+/// Milliseconds for the page to show the moment after `k` of the trace's
+/// `n` events, reached by `how`: the Go-to field, or the ◀ / ▶ buttons.
+fn move_to(browser: &Browser, k: usize, n: usize, how: &str) -> f64 {
     browser
         .run_async(
-            "const [k, how, done] = arguments; const t0 = performance.now(); \
+            "const [k, n, how, done] = arguments; const t0 = performance.now(); \
              if (how === 'goto') { const i = document.querySelector('.goto input'); i.value = k; \
                i.dispatchEvent(new Event('change', {bubbles: true})); } \
              else { document.querySelectorAll('.timeline button')[how === 'back' ? 1 : 2].click(); } \
              const poll = () => { \
-               if (document.querySelector('.position').textContent.startsWith('after event ' + k + ' of')) done(performance.now() - t0); \
+               if (document.querySelector('.position').textContent.startsWith(k + ' of ' + n + ' events')) done(performance.now() - t0); \
                else setTimeout(poll, 1); }; poll();",
-            json!([k, how]),
+            json!([k, n, how]),
         )
         .as_f64()
         .unwrap_or(f64::NAN)
+}
+
+/// The median of `samples` (NaN for none).
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples.get(samples.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Each move through a trace of `n` events, timed [`MOVES`] times:
+/// jumping to scattered moments, ◀ and ▶ from the middle, and ◀ from
+/// just past a kept view (the most folding), in milliseconds (medians).
+fn moves(browser: &Browser, n: usize) -> [f64; 4] {
+    let middle = n / 2;
+    let goto = (1..=MOVES)
+        .map(|i| move_to(browser, n * i / (MOVES + 2), n, "goto"))
+        .collect();
+    let mut back = Vec::new();
+    let mut on = Vec::new();
+    for i in 0..MOVES {
+        move_to(browser, middle + i, n, "goto");
+        back.push(move_to(browser, middle + i - 1, n, "back"));
+        on.push(move_to(browser, middle + i, n, "on"));
+    }
+    // On a trace too short for any kept view, none.
+    let spacing = spacing(n);
+    let kept = (middle / spacing).max(1) * spacing;
+    let worst = (0..MOVES)
+        .filter_map(|i| {
+            let at = kept + i * spacing;
+            (at < n).then(|| {
+                move_to(browser, at, n, "goto");
+                move_to(browser, at - 1, n, "back")
+            })
+        })
+        .collect();
+    [median(goto), median(back), median(worst), median(on)]
 }
 
 /// When Chromium drew each frame (`DrawFrame` trace events), in seconds.
@@ -144,16 +195,31 @@ fn page_benchmarks() {
         std::fs::write(&path, rec.json_lines()).expect("write the trace");
         traces.push((name, path, rec.events.len()));
     }
-    report.push_str("| trace | events | open (ms) | go to the middle (ms) | ◀ one back (ms) | ▶ one on (ms) |\n|---|---|---|---|---|---|\n");
+    report.push_str(&format!(
+        "Medians of {MOVES} (opening: of 3, each in a fresh page).\n\n\
+         | trace | events | open (ms) | go to a scattered moment (ms) | ◀ one back from the middle (ms) | ◀ one back from a kept view's moment (ms) | ▶ one on (ms) |\n\
+         |---|---|---|---|---|---|---|\n"
+    ));
     for (name, path, events) in &traces {
+        let mut opens = Vec::new();
+        for _ in 0..3 {
+            let browser = Browser::start();
+            browser.goto(&format!("{page}?relay=ws://127.0.0.1:1/ws"));
+            opens.push(open_trace(&browser, path, *events));
+        }
+        let open = median(opens);
         let browser = Browser::start();
         browser.goto(&format!("{page}?relay=ws://127.0.0.1:1/ws"));
-        let open = open_trace(&browser, path, *events);
-        let middle = events / 2;
-        let goto = move_to(&browser, middle, "goto");
-        let back = move_to(&browser, middle - 1, "back");
-        let on = move_to(&browser, middle, "on");
-        let line = format!("| {name} | {events} | {open:.0} | {goto:.1} | {back:.1} | {on:.1} |\n");
+        open_trace(&browser, path, *events);
+        let [goto, back, worst, on] = moves(&browser, *events);
+        let worst = if worst.is_nan() {
+            "none kept".to_owned()
+        } else {
+            format!("{worst:.1}")
+        };
+        let line = format!(
+            "| {name} | {events} | {open:.0} | {goto:.1} | {back:.1} | {worst} | {on:.1} |\n"
+        );
         print!("{line}");
         report.push_str(&line);
     }

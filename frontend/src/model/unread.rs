@@ -57,7 +57,14 @@ pub fn unread_close(before: &View, id: SocketId) -> Option<UnreadClose> {
     // after the closer has already read its bytes and closed.
     let mut in_flight: &[u8] = &[];
     let mut read = 0;
-    for c in &before.calls {
+    // The connection's calls all come after both its sockets opened: the
+    // scan starts there, not at the session's start (a crowd of 1,000
+    // closes as many connections with a byte unread).
+    let since = peer.map_or(0, |p| p.opened_seq.min(socket.opened_seq));
+    let calls = before
+        .calls
+        .range(before.calls.partition_point(|c| c.first_seq < since)..before.calls.len());
+    for c in calls {
         match (&c.call, &c.result) {
             (Call::Send { bytes }, Some(CallResult::Bytes { n, .. }))
                 if peer.is_some_and(|p| c.socket == Some(p.id)) =>
@@ -85,19 +92,16 @@ pub fn unread_close(before: &View, id: SocketId) -> Option<UnreadClose> {
         .get(read..read.saturating_add(unread as usize))
         .map(<[u8]>::to_vec)
         .unwrap_or_default();
-    // The RST (if it has left already) is not what acknowledged them.
-    let acked = before
-        .segments
-        .iter()
-        .rev()
+    // The RST (if it has left already) is not what acknowledged them. The
+    // view remembers each direction's latest segment but a RST, and its
+    // FIN: no search through the session's segments.
+    let way = |from: &str, to: &str| before.directions.get(&(from.to_owned(), to.to_owned()));
+    let acked = way(&tuple.local, remote)
+        .and_then(|w| before.segments.get(w.last_not_rst?))
         .map(|(_, s)| s)
-        .find(|s| s.from == tuple.local && s.to == remote && !s.has(TcpFlag::Rst))
         .filter(|s| s.has(TcpFlag::Ack))
         .map(|s| s.rel_ack);
-    let peer_fin = before
-        .segments
-        .iter()
-        .any(|(_, s)| s.from == remote && s.to == tuple.local && s.has(TcpFlag::Fin));
+    let peer_fin = way(remote, &tuple.local).is_some_and(|w| w.fin);
     Some(UnreadClose {
         closer: socket.owner,
         fd: socket.fd,

@@ -161,6 +161,11 @@ pub struct Direction {
     /// How far the sequence space sent this way reaches (relative, SYN and
     /// FIN counting one), over the segments that carried anything.
     pub sent_end: Option<u64>,
+    /// Index in `View::segments` of the latest segment this way that was
+    /// not a RST: what last acknowledged the other way.
+    pub last_not_rst: Option<usize>,
+    /// Whether a FIN went this way.
+    pub fin: bool,
 }
 
 /// How far into its sequence space a segment reaches (SYN and FIN count one each).
@@ -337,6 +342,10 @@ impl View {
                     Default::default,
                 );
                 way.last = self.segments.len();
+                if !segment.has(protocol::TcpFlag::Rst) {
+                    way.last_not_rst = Some(self.segments.len());
+                }
+                way.fin |= segment.has(protocol::TcpFlag::Fin);
                 if carries(segment) && !segment.has(protocol::TcpFlag::Rst) {
                     way.sent_end = way.sent_end.max(Some(seq_end(segment)));
                 }
