@@ -342,4 +342,8 @@ pub enum EventKind {
     /// The session's history reached the relay's limit of `limit` events:
     /// nothing more is recorded, and the session is paused. Reset to go on.
     HistoryFull { limit: u64 },
+    /// The session ended on its own, not by a reset: the sandbox it ran in
+    /// (a worker process) died or stopped answering, and `reason` says how.
+    /// Nothing more comes from it; reset to start a new session.
+    SessionLost { reason: String },
 }

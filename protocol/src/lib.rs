@@ -47,7 +47,7 @@ pub use event::{
     SocketRole, SourceLine, TcpState,
 };
 pub use message::{
-    CaptureStatus, Command, Hello, PortRange, RelayMessage, SessionInfo, SourceFile,
+    CaptureStatus, Command, Hello, PortRange, RelayMessage, SandboxStatus, SessionInfo, SourceFile,
     MAX_COMMAND_BYTES, PROTOCOL_VERSION,
 };
 pub use scenario::Scenario;

@@ -53,6 +53,20 @@ pub struct Hello {
     /// recorded before this field decode without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral_ports: Option<PortRange>,
+    /// Whether each session runs in a sandbox of its own, and if not, why.
+    /// Traces recorded before this field decode as "not sandboxed".
+    #[serde(default)]
+    pub sandbox: SandboxStatus,
+}
+
+/// Whether sessions run each in a private user and network namespace of
+/// their own (their server at 127.0.0.1:3000, their loopback their own), or
+/// in the relay's process in the host's namespace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxStatus {
+    pub enabled: bool,
+    /// What the sandbox gives, or why there is none and what that means.
+    pub reason: String,
 }
 
 /// An inclusive range of ports, `low..=high`.

@@ -190,6 +190,7 @@ pub(crate) fn hello(
         session,
         sources: crate::pair::sources(),
         ephemeral_ports: ephemeral_ports(),
+        sandbox: crate::sandbox::status(),
     }
 }
 

@@ -9,6 +9,8 @@
 //! - [`scenario`]: what a session's programs do, checked, as data.
 //! - [`session`]: one run of the pair on threads behind a step gate, with the
 //!   kernel's view of every socket and the calls that sleep in it.
+//! - [`sandbox`]: each session in a worker process of its own, in a private
+//!   user and network namespace, speaking to the relay over a pipe.
 //! - [`capture`]: the real segments on `lo` (libpcap), parsed, and as pcap.
 //! - [`feed`]: the one ordered stream of a session's events, with history for
 //!   late viewers and a bounded live side for everyone.
@@ -23,6 +25,7 @@ pub mod host;
 pub mod hub;
 pub mod pair;
 pub mod record;
+pub mod sandbox;
 pub mod scenario;
 pub mod session;
 mod sync;

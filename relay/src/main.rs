@@ -19,7 +19,7 @@ use tcpstep_relay::{
     host::Host,
     hub::{self, OriginPolicy, TRUNK_PORT, WS_PATH},
     pair::{self, ClientConfig, Server, ServerConfig, Stdout},
-    record,
+    record, sandbox,
 };
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -56,6 +56,13 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
     },
+    /// One session in a sandbox of its own, for the relay that started it (not for people).
+    #[command(hide = true)]
+    Worker {
+        /// Only check that a sandbox can be made here, and say so
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -74,6 +81,35 @@ struct ServeArgs {
     scenario: String,
     #[command(flatten)]
     options: ScenarioArgs,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
+}
+
+/// Where sessions run.
+#[derive(Debug, clap::Args)]
+struct SandboxArgs {
+    /// Run sessions in the relay's own process and network namespace, not each in a sandbox of its own
+    #[arg(long)]
+    no_sandbox: bool,
+}
+
+impl SandboxArgs {
+    /// Decides where this process's sessions run (a sandbox that cannot
+    /// be made is logged as a warning, once) and returns what capture is
+    /// like there.
+    fn choose(&self) -> protocol::CaptureStatus {
+        if self.no_sandbox {
+            sandbox::refuse_worker();
+        } else {
+            // /proc/self/exe, not the path we were started by: the same
+            // binary even if a rebuild replaced the file since.
+            sandbox::use_worker("/proc/self/exe".into());
+        }
+        match sandbox::worker() {
+            Some(worker) => worker.capture().clone(),
+            None => capture::status(),
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -92,6 +128,8 @@ struct RecordArgs {
     timeout: u64,
     #[command(flatten)]
     options: ScenarioArgs,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
 }
 
 /// `--scenario`'s values: the presets themselves, offered in the help (and
@@ -127,7 +165,7 @@ impl TypedValueParser for Presets {
 /// Changes to a scenario's settings; any of them makes it a custom one.
 #[derive(Debug, Default, clap::Args)]
 struct ScenarioArgs {
-    /// The port the pair's server listens on (default: a free one for each session)
+    /// The port the pair's server listens on (default: 3000 in a sandbox, else a free one for each session)
     #[arg(long = "server-port", value_name = "PORT")]
     server_port: Option<u16>,
     /// What each client sends
@@ -265,13 +303,17 @@ fn run(cli: Cli) -> Result<()> {
             pair::client(addr, &ClientConfig::default(), &mut Stdout)?;
             Ok(())
         }
+        Some(Command::Worker { check }) => {
+            log_to_stderr();
+            sandbox::worker::run(check).context("worker")
+        }
     }
 }
 
 fn record_session(args: RecordArgs) -> Result<()> {
     let scenario = args.options.apply(&args.scenario)?;
     tcpstep_relay::scenario::plan(&scenario)?;
-    let capture = capture::status();
+    let capture = args.sandbox.choose();
     if args.pcap.is_some() && !capture.enabled {
         return Err(anyhow!(capture.reason));
     }
@@ -316,7 +358,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         // so that a signal sent the moment we are never goes unheard.
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
-        let capture = capture::status();
+        let capture = args.sandbox.choose();
         let scenario = args.options.apply(&args.scenario)?;
         let host = Host::start(scenario, capture.clone(), LIVE_BUFFER)
             .context("cannot start a session")?;
@@ -329,6 +371,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         println!(
             "open the visualiser at http://127.0.0.1:{TRUNK_PORT}/ (`cargo xtask dev` serves it)"
         );
+        println!("sandbox: {}", sandbox::status().reason);
         println!("capture: {}", capture.reason);
         if !args.bind.is_loopback() {
             println!(

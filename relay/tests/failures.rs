@@ -181,13 +181,14 @@ fn in_use(port: u16) -> String {
 
 #[test]
 fn record_says_at_once_that_the_server_could_not_bind() {
-    // Another program's listener holds the port.
+    // Another program's listener holds the port, in the host's namespace,
+    // where sessions run without a sandbox (in one, the port is free).
     let holder = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let port = holder.local_addr().expect("its address").port();
     let out = std::env::temp_dir().join(format!("tcpstep-failures-{}.jsonl", std::process::id()));
     let started = Instant::now();
     let run = Command::new(RELAY)
-        .args(["record", "--scenario", "custom", "--server-port"])
+        .args(["record", "--no-sandbox", "--scenario", "custom", "--server-port"])
         .arg(port.to_string())
         .args(["--timeout", "60", "--out"])
         .arg(&out)

@@ -269,3 +269,20 @@ impl Viewer {
 pub fn step(actor: Actor) -> Command {
     Command::Step { actor: Some(actor) }
 }
+
+/// The processes `pid` started (a relay's session workers), from every
+/// thread's `children` list in /proc.
+#[allow(dead_code)] // each test binary uses part of this module
+pub fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|text| {
+            text.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
