@@ -394,6 +394,10 @@ impl Walk<'_> {
                 };
                 (What::Ended, format!("{} ends, {how}.", capital(&who)))
             }
+            EventKind::SessionLost { reason } => (
+                What::Ended,
+                format!("The session ended on its own: {reason}. Reset to start a new one."),
+            ),
             // Each turn of recv_all / send_all is its call's return, said above.
             EventKind::RecvIteration { .. }
             | EventKind::SendIteration { .. }

@@ -210,6 +210,8 @@ pub struct View {
     pub at: BTreeMap<Actor, SourceLine>,
     /// Set when the relay's history for this session is full.
     pub history_full: Option<u64>,
+    /// Why the session ended on its own (its sandbox died or hung), if it did.
+    pub lost: Option<String>,
 }
 
 impl View {
@@ -342,6 +344,7 @@ impl View {
                 self.segments.push((e.seq, segment.clone()));
             }
             EventKind::HistoryFull { limit } => self.history_full = Some(*limit),
+            EventKind::SessionLost { reason } => self.lost = Some(reason.clone()),
         }
         // Any event that names a socket carries its latest addresses.
         if let (Some(id), Some(tuple)) = (e.socket, &e.tuple) {

@@ -4,6 +4,7 @@
 
 pub mod axe;
 pub mod events;
+pub mod serving;
 pub mod stepped;
 pub mod webdriver;
 
@@ -286,3 +287,7 @@ pub fn children(pid: u32) -> Vec<u32> {
         })
         .collect()
 }
+
+/// The relay binary these tests run.
+#[allow(dead_code)] // each test binary uses part of this module
+pub const RELAY: &str = env!("CARGO_BIN_EXE_relay");
