@@ -6,6 +6,7 @@
 
 mod model;
 mod relay;
+mod sandbox;
 mod stats;
 
 use std::fmt::Write as _;
@@ -90,7 +91,10 @@ fn main() {
     report.push_str(&section);
     report.push('\n');
 
-    // 3. The page's model on a large real session: 1,000 clients (100 with
+    // 3. Sessions in sandboxes.
+    report.push_str(&sandbox_section(capture.enabled, quick));
+
+    // 4. The page's model on a large real session: 1,000 clients (100 with
     // --quick), each sending its greeting in 9 pieces.
     let large = protocol::Scenario {
         name: "custom".into(),
@@ -154,4 +158,51 @@ fn main() {
         Ok(()) => println!("report: {}", path.display()),
         Err(e) => eprintln!("bench: cannot write {}: {e}", path.display()),
     }
+}
+
+/// Sandboxed sessions against in-process ones, and many sandboxed sessions at once.
+fn sandbox_section(capture: bool, quick: bool) -> String {
+    let mut section = String::from("## Sessions in sandboxes\n\n");
+    let Some(relay) = sandbox::relay_binary() else {
+        section.push_str("not measured: the relay binary is not built beside this one (`cargo xtask bench` builds it)\n\n");
+        print!("{section}");
+        return section;
+    };
+    let n = if quick { 10 } else { 50 };
+    let local = sandbox::start_to_first_event(None, capture, n);
+    let sandboxed = sandbox::start_to_first_event(Some(&relay), capture, n);
+    let _ = writeln!(
+        section,
+        "Session start to its first event in the relay's feed (median of {n}):\n\n| where | median | ratio |\n|---|---|---|\n| in the relay's process (baseline) | {} | 1.00x |\n| sandboxed: worker process, user + network namespace | {} | {} |\n",
+        human(local.median()),
+        human(sandboxed.median()),
+        ratio(sandboxed.median().as_secs_f64(), local.median().as_secs_f64())
+    );
+    let window = std::time::Duration::from_secs(if quick { 3 } else { 10 });
+    let _ = writeln!(
+        section,
+        "Sandboxed sessions playing the classic exchange in a loop at once for {window:?}, while one more, paused, is stepped (every 5 ms) by a viewer:\n\n| sessions | exchanges/s overall | per session | ratio per session | step to event p50 | p99 | ratio p50 |\n|---|---|---|---|---|---|---|"
+    );
+    let (mut base_rate, mut base_p50) = (0.0, 0.0);
+    for sessions in [1, 50] {
+        let m = sandbox::many(&relay, capture, sessions, window);
+        let rate = m.exchanges as f64 / m.window.as_secs_f64();
+        let per = rate / sessions as f64;
+        let p50 = m.step_to_event.percentile(50.0);
+        if sessions == 1 {
+            (base_rate, base_p50) = (per, p50.as_secs_f64());
+        }
+        let _ = writeln!(
+            section,
+            "| {sessions}{} | {rate:.1} | {per:.2} | {} | {} | {} | {} |",
+            if sessions == 1 { " (baseline)" } else { "" },
+            ratio(per, base_rate),
+            human(p50),
+            human(m.step_to_event.percentile(99.0)),
+            ratio(p50.as_secs_f64(), base_p50)
+        );
+    }
+    section.push('\n');
+    print!("{section}");
+    section
 }

@@ -243,7 +243,10 @@ fn every_relay_message_round_trips() {
             text: "fn main() {}\n".into(),
         }],
         ephemeral_ports: Some(PortRange::LINUX_DEFAULT),
-        sandbox: tcpstep_protocol::SandboxStatus { enabled: true, reason: "each session in its own namespace".into() },
+        sandbox: tcpstep_protocol::SandboxStatus {
+            enabled: true,
+            reason: "each session in its own namespace".into(),
+        },
     }));
     round_trip(&RelayMessage::Session(session()));
     round_trip(&RelayMessage::Resync { from_seq: 10 });

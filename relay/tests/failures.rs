@@ -188,7 +188,13 @@ fn record_says_at_once_that_the_server_could_not_bind() {
     let out = std::env::temp_dir().join(format!("tcpstep-failures-{}.jsonl", std::process::id()));
     let started = Instant::now();
     let run = Command::new(RELAY)
-        .args(["record", "--no-sandbox", "--scenario", "custom", "--server-port"])
+        .args([
+            "record",
+            "--no-sandbox",
+            "--scenario",
+            "custom",
+            "--server-port",
+        ])
         .arg(port.to_string())
         .args(["--timeout", "60", "--out"])
         .arg(&out)

@@ -92,7 +92,10 @@ fn check_recorded(dir: &Path) {
     assert_eq!(pcap_packets(&dir.join("t.pcap")), segments);
     assert!(events.iter().any(|e| matches!(
         &e.kind,
-        EventKind::CallReturned { call: Call::Accept, .. }
+        EventKind::CallReturned {
+            call: Call::Accept,
+            ..
+        }
     )));
 }
 
@@ -174,9 +177,13 @@ fn where_namespaces_are_forbidden_sessions_run_as_before() {
         "the session ran: {}",
         hello.session.server_addr
     );
-    assert!(events
-        .iter()
-        .any(|e| matches!(&e.kind, EventKind::CallReturned { call: Call::Accept, .. })));
+    assert!(events.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::CallReturned {
+            call: Call::Accept,
+            ..
+        }
+    )));
 }
 
 /// The one worker a relay has at rest (its one session's).
@@ -195,8 +202,16 @@ fn signal(pid: u32, signal: libc::c_int) {
 async fn socket_returns(v: &mut Viewer) {
     v.waiting(Actor::Server).await;
     v.send(&step(Actor::Server)).await;
-    v.until(|e| matches!(&e.kind, EventKind::CallReturned { call: Call::Socket, .. }))
-        .await;
+    v.until(|e| {
+        matches!(
+            &e.kind,
+            EventKind::CallReturned {
+                call: Call::Socket,
+                ..
+            }
+        )
+    })
+    .await;
 }
 
 /// The next `error` message, skipping events.

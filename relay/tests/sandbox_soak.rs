@@ -76,7 +76,10 @@ async fn settles(what: &str, settled: impl Fn(&Held) -> bool) -> Held {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_sandboxed_sessions_leave_no_process_namespace_or_descriptor_behind() {
     let status = tcpstep_relay::sandbox::use_worker(RELAY.into());
-    assert!(status.enabled, "this machine can make user namespaces: {status:?}");
+    assert!(
+        status.enabled,
+        "this machine can make user namespaces: {status:?}"
+    );
     // Sessions play with no delay, so that each reset interrupts the
     // exchange somewhere along the way, with real sockets open.
     let relay = Relay::start_in(

@@ -44,9 +44,13 @@ pub enum ToWorker {
 #[serde(rename_all = "snake_case")]
 pub enum FromWorker {
     /// `relay worker --check`: the sandbox works, and capture inside it is this.
-    Checked { capture: CaptureStatus },
+    Checked {
+        capture: CaptureStatus,
+    },
     /// The sandbox or the session could not be made, and why.
-    Refused { reason: String },
+    Refused {
+        reason: String,
+    },
     /// The session began; its clock read zero at `started_ns` on
     /// `CLOCK_MONOTONIC`, which the relay's process shares.
     Began {
@@ -164,7 +168,9 @@ mod tests {
             read::<ToWorker>(&mut input),
             Ok(Some(Frame::Message(ToWorker::Step { actor: None })))
         ));
-        assert!(matches!(read::<ToWorker>(&mut input), Ok(Some(Frame::Event(e))) if e == r#"{"type":"event"}"#));
+        assert!(
+            matches!(read::<ToWorker>(&mut input), Ok(Some(Frame::Event(e))) if e == r#"{"type":"event"}"#)
+        );
         assert!(matches!(read::<ToWorker>(&mut input), Ok(Some(Frame::Pcap(p))) if p == [1, 2, 3]));
         assert!(matches!(read::<ToWorker>(&mut input), Ok(None)));
         // A frame cut short, a huge length, an unknown kind: errors, not hangs or panics.

@@ -127,7 +127,9 @@ impl Remote {
             }
             Ok(_) => {
                 remote.stop();
-                Err(io::Error::other("the worker answered Start with something else"))
+                Err(io::Error::other(
+                    "the worker answered Start with something else",
+                ))
             }
             Err(reason) => {
                 remote.stop();
@@ -176,7 +178,9 @@ impl Remote {
     pub fn step(&self, actor: Option<Actor>) -> Result<Actor, StepError> {
         match self.ask(&ToWorker::Step { actor }, ANSWER_PATIENCE) {
             Ok(Answer::Message(FromWorker::Stepped(result))) => result,
-            Ok(_) => Err(StepError::Lost("it answered a step with something else".into())),
+            Ok(_) => Err(StepError::Lost(
+                "it answered a step with something else".into(),
+            )),
             Err(reason) => Err(StepError::Lost(reason)),
         }
     }

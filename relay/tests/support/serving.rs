@@ -75,4 +75,3 @@ impl Drop for Serving {
         let _ = self.child.wait();
     }
 }
-
