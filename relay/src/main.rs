@@ -14,7 +14,6 @@ use clap::{
 };
 use protocol::{classic::DEFAULT_PORT, Scenario};
 use tcpstep_relay::{
-    capture,
     feed::LIVE_BUFFER,
     host::Host,
     hub::{self, OriginPolicy, TRUNK_PORT, WS_PATH},
@@ -105,10 +104,7 @@ impl SandboxArgs {
             // binary even if a rebuild replaced the file since.
             sandbox::use_worker("/proc/self/exe".into());
         }
-        match sandbox::worker() {
-            Some(worker) => worker.capture().clone(),
-            None => capture::status(),
-        }
+        sandbox::capture_status()
     }
 }
 

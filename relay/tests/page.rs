@@ -64,6 +64,12 @@ fn press_step_until(browser: &Browser, what: &str, done: impl Fn(&Browser) -> bo
 /// A real relay that the served page may connect to, with capture on (the
 /// page tests check the wire): the relay, and the page's URL pointed at it.
 async fn relay_for_the_page() -> (Relay, String) {
+    // As `relay serve` runs sessions: each in a sandbox of its own.
+    let sandbox = tcpstep_relay::sandbox::use_worker(support::RELAY.into());
+    assert!(
+        sandbox.enabled,
+        "the page tests run sandboxed sessions: {sandbox:?}"
+    );
     let page = page_url();
     let origin = page.trim_end_matches('/').to_owned();
     let relay = Relay::start_with(tcpstep_relay::feed::LIVE_BUFFER, &[&origin]).await;

@@ -56,10 +56,14 @@ impl Worker {
     pub fn program(&self) -> &Path {
         &self.program
     }
+}
 
-    /// Whether sessions in a sandbox can capture, and what viewers are told.
-    pub fn capture(&self) -> &CaptureStatus {
-        &self.capture
+/// Whether the sessions this process starts can capture, and what viewers
+/// are told: inside their sandboxes if they have them, else here.
+pub fn capture_status() -> CaptureStatus {
+    match worker() {
+        Some(worker) => worker.capture.clone(),
+        None => crate::capture::status(),
     }
 }
 

@@ -13,7 +13,6 @@ use std::{sync::Arc, time::Duration};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{Actor, Call, Command, Event, EventKind, RelayMessage, Scenario};
 use tcpstep_relay::{
-    capture,
     feed::LIVE_BUFFER,
     host::Host,
     hub::{self, OriginPolicy},
@@ -44,8 +43,9 @@ impl Relay {
 
     /// A relay whose sessions start (and restart) in `mode`.
     pub async fn start_in(mode: protocol::Mode, live_buffer: usize, allow: &[&str]) -> Relay {
-        // Capture as the machine allows: on as root or with CAP_NET_RAW.
-        let capture = capture::status();
+        // Capture as the machine allows: in sandboxes if the test binary
+        // asked for them, else on as root or with CAP_NET_RAW.
+        let capture = tcpstep_relay::sandbox::capture_status();
         let host =
             Host::start_in(Scenario::classic(), mode, capture, live_buffer).expect("first session");
         let hub = Hub::start(host.clone(), allow).await;
