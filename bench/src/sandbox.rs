@@ -78,10 +78,18 @@ impl Running {
 }
 
 /// From starting a session (in a sandbox with `relay`, else in this
-/// process) to its first event in the relay's feed.
-pub fn start_to_first_event(relay: Option<&Path>, capture: bool, n: usize) -> Samples {
+/// process) to its first event in the relay's feed, sessions `apart` from
+/// each other (a person resets seconds apart; a spare worker is made
+/// ahead meanwhile).
+pub fn start_to_first_event(
+    relay: Option<&Path>,
+    capture: bool,
+    n: usize,
+    apart: Duration,
+) -> Samples {
     let mut samples = Samples::default();
     for id in 1..=n as u64 {
+        thread::sleep(apart);
         let feed = new_feed();
         let t = Instant::now();
         let session = Running::start(relay, id, Mode::Paused, capture, feed.clone());

@@ -14,7 +14,9 @@
 //! crate's types to the relay over its standard input and output
 //! ([`channel`]). The relay's side ([`Remote`]) puts the worker's events in
 //! the session's feed and asks it to step, play, pause, hand over its pcap
-//! and stop. The hub stays the only thing that faces the network.
+//! and stop. One worker is kept made ahead (`spare.rs`), so a session
+//! starts without waiting for the kernel to make its namespace. The hub
+//! stays the only thing that faces the network.
 //!
 //! Whether sessions are sandboxed is decided once per process:
 //! [`use_worker`] checks that a worker can make its namespaces (a kernel or
@@ -26,6 +28,7 @@
 pub mod channel;
 pub mod namespace;
 mod remote;
+mod spare;
 pub mod worker;
 
 use std::{

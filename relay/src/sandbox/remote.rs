@@ -12,7 +12,7 @@
 use std::{
     io,
     path::Path,
-    process::{Child, ChildStdin, Command, ExitStatus, Stdio},
+    process::{Child, ChildStdin, ExitStatus},
     sync::{
         atomic::{AtomicBool, Ordering},
         mpsc, Arc, Mutex,
@@ -23,7 +23,10 @@ use std::{
 
 use protocol::{Actor, EventKind, Mode, RelayMessage, Scenario};
 
-use super::channel::{self, Frame, FromWorker, ToWorker};
+use super::{
+    channel::{self, Frame, FromWorker, ToWorker},
+    spare::{self, Spawned},
+};
 use crate::{feed::Feed, session::StepError, sync::lock};
 
 /// How long a command waits for the worker's answer before the worker is
@@ -67,8 +70,9 @@ pub struct Remote {
 }
 
 impl Remote {
-    /// Starts session `id` in a new worker (`program worker`), and waits
-    /// until it has begun (its `session` message is in `feed`).
+    /// Starts session `id` in a worker of `program` (the spare one, made
+    /// ahead, if there is one), and waits until it has begun (its `session`
+    /// message is in `feed`).
     pub fn start(
         program: &Path,
         id: u64,
@@ -77,22 +81,11 @@ impl Remote {
         capture: bool,
         feed: Arc<Feed>,
     ) -> io::Result<Remote> {
-        let mut child = Command::new(program)
-            .arg("worker")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("cannot start a worker ({}): {e}", program.display()),
-                )
-            })?;
-        let (Some(to_worker), Some(from_worker)) = (child.stdin.take(), child.stdout.take()) else {
-            let _ = child.kill();
-            return Err(io::Error::other("a worker started without its pipes"));
-        };
+        let Spawned {
+            child,
+            to_worker,
+            from_worker,
+        } = spare::take(program)?;
         let worker = Arc::new(Worker {
             session: id,
             pid: child.id(),

@@ -47,14 +47,19 @@ pub fn run(check: bool) -> io::Result<()> {
             capture: capture::status(),
         });
     }
-    let Some(Frame::Message(ToWorker::Start {
-        id,
-        scenario,
-        mode,
-        capture,
-    })) = channel::read(&mut input)?
-    else {
-        return Err(io::Error::other("the relay did not start with Start"));
+    // Made ahead of need (a spare), the capture is opened now, while no
+    // session waits: the session takes it (see `capture::Live::open`).
+    let _ = capture::status();
+    let (id, scenario, mode, capture) = match channel::read(&mut input)? {
+        Some(Frame::Message(ToWorker::Start {
+            id,
+            scenario,
+            mode,
+            capture,
+        })) => (id, scenario, mode, capture),
+        // A spare the relay never needed: it exited, or ended it.
+        None => return Ok(()),
+        Some(_) => return Err(io::Error::other("the relay did not start with Start")),
     };
     let feed = Arc::new(Feed::new(placeholder(&scenario), 1).tap(forward(out.clone())));
     let session = match Local::start(id, scenario, mode, capture, feed, ServerPort::Textbook) {
