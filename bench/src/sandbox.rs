@@ -17,7 +17,7 @@ use tcpstep_relay::{
     feed::{Feed, Item, LIVE_BUFFER},
     record::finished,
     sandbox::Remote,
-    session::{Local, ServerPort},
+    session::{Local, Place},
 };
 
 use crate::stats::Samples;
@@ -56,7 +56,7 @@ impl Running {
                     .expect("a sandboxed session"),
             ),
             None => Running::Local(
-                Local::start(id, classic, mode, capture, feed, ServerPort::Free)
+                Local::start(id, classic, mode, capture, feed, Place::Host)
                     .expect("an in-process session"),
             ),
         }

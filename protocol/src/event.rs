@@ -346,4 +346,12 @@ pub enum EventKind {
     /// (a worker process) died or stopped answering, and `reason` says how.
     /// Nothing more comes from it; reset to start a new session.
     SessionLost { reason: String },
+    /// The wire, in a sandboxed session whose scenario has wire rules, did
+    /// `action` to `segment` (as the kernel sent it): dropped it, so it never
+    /// arrives, or held it before it went on (its `segment` event follows
+    /// when it does).
+    WireVerdict {
+        action: crate::WireAction,
+        segment: crate::Segment,
+    },
 }

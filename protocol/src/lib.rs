@@ -41,6 +41,7 @@ mod message;
 pub mod python;
 mod scenario;
 mod segment;
+pub mod wire;
 
 pub use event::{
     Actor, Call, CallResult, Ending, Event, EventKind, FourTuple, KernelState, Mode, SocketId,
@@ -52,3 +53,4 @@ pub use message::{
 };
 pub use scenario::Scenario;
 pub use segment::{Segment, TcpFlag, TcpOption};
+pub use wire::{WireAction, WireRules};

@@ -28,6 +28,9 @@ enum EventMessage<'a> {
 }
 
 /// One item of the live feed.
+// A session's item is the large one, and one is made per session: boxing
+// it would cost every reader a pointer for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Item {
     /// A new session began.

@@ -11,6 +11,8 @@
 //!   kernel's view of every socket and the calls that sleep in it.
 //! - [`sandbox`]: each session in a worker process of its own, in a private
 //!   user and network namespace, speaking to the relay over a pipe.
+//! - [`netfilter`]: the wire in the learner's hands, in a sandbox: each
+//!   segment through a netfilter queue, dropped or delayed by the rules.
 //! - [`capture`]: the real segments on `lo` (libpcap), parsed, and as pcap.
 //! - [`feed`]: the one ordered stream of a session's events, with history for
 //!   late viewers and a bounded live side for everyone.
@@ -23,6 +25,7 @@ pub mod errno;
 pub mod feed;
 pub mod host;
 pub mod hub;
+pub mod netfilter;
 pub mod pair;
 pub mod record;
 pub mod sandbox;

@@ -23,6 +23,8 @@ pub enum ScenarioError {
     Unknown(String, String),
     #[error("{0} must be between {1} and {2}")]
     OutOfRange(&'static str, u64, u64),
+    #[error("{0}")]
+    Wire(String),
 }
 
 /// What a session runs: the server's part (if one listens) and each client's.
@@ -51,6 +53,7 @@ pub fn plan(scenario: &Scenario) -> Result<Plan, ScenarioError> {
             names.join(", "),
         ));
     }
+    scenario.wire.check().map_err(ScenarioError::Wire)?;
     let max = MAX_BYTES as u64;
     within("clients", scenario.clients.into(), 1, MAX_CLIENTS.into())?;
     within("repeat", scenario.repeat.into(), 1, max)?;

@@ -11,22 +11,13 @@ mod support;
 
 use std::{
     net::TcpListener,
-    path::{Path, PathBuf},
+    path::Path,
     process::{Command as Process, Output, Stdio},
     time::Duration,
 };
 
-use protocol::{Actor, Call, Command, Event, EventKind, RelayMessage};
-use support::{children, serving::Serving, step, Viewer, RELAY};
-
-/// A directory of this test's own that any user may write to.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tcpstep-sandbox-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
-    dir
-}
+use protocol::{Actor, Call, Command, EventKind, RelayMessage};
+use support::{children, read_trace, scratch, serving::Serving, step, Viewer, RELAY};
 
 /// `relay record --scenario classic` into `dir` (trace and pcap), as `process` runs it.
 fn record(mut process: Process, dir: &Path) -> Output {
@@ -38,21 +29,6 @@ fn record(mut process: Process, dir: &Path) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run relay record")
-}
-
-/// The events of a recorded trace and its hello.
-fn read_trace(path: &Path) -> (protocol::Hello, Vec<Event>) {
-    let text = std::fs::read_to_string(path).expect("the trace");
-    let mut hello = None;
-    let mut events = Vec::new();
-    for line in text.lines() {
-        match serde_json::from_str(line).expect("a relay message") {
-            RelayMessage::Hello(h) => hello = Some(h),
-            RelayMessage::Event(e) => events.push(e),
-            _ => {}
-        }
-    }
-    (hello.expect("a hello"), events)
 }
 
 /// How many packets a pcap file holds (its records, walked by their lengths).

@@ -13,7 +13,8 @@ use crate::{
         export,
         ladder::{
             call_label, flag_words, lane_of, latest_rows, row_count, row_y, segment_class,
-            segment_label, spans, waiting_marks, Lanes, Row, BAR, ROW, SLOPE, TOP, WIDTH,
+            segment_label, spans, waiting_marks, Lanes, Row, BAR, DROPPED_AT, ROW, SLOPE, TOP,
+            WIDTH,
         },
         Action,
     },
@@ -114,6 +115,23 @@ pub fn Ladder(props: &Props) -> Html {
                         <text class="seg-label" x={mid.to_string()} y={(y - 6.0).to_string()} text-anchor="middle">
                             { segment_label(s) }
                         </text>
+                    </g>
+                }
+            }
+            Row::Dropped(seq, s, rule) => {
+                let from = lanes.x(lane_of(view, &server_addr, &s.from));
+                let to = lanes.x(lane_of(view, &server_addr, &s.to));
+                let (y1, y2) = (y - SLOPE / 2.0, y + SLOPE / 2.0);
+                // It stops part of the way, where the wire dropped it.
+                let (end_x, end_y) = (from + (to - from) * DROPPED_AT, y1 + (y2 - y1) * DROPPED_AT);
+                let label = format!("{}  ✕ dropped", segment_label(s));
+                html! {
+                    <g key={format!("d{seq}")} class={classes!(segment_class(s), "dropped", fresh, chosen)} data-seq={seq.to_string()}
+                       role="img" aria-label={format!("Dropped by the wire: {}", segment_label(s))}>
+                        <title>{ format!("event {seq}: the wire dropped this segment (wire rule {rule}): {} → {}\n{}\nit never arrived; only its sender's kernel can send it again", s.from, s.to, flag_words(s)) }</title>
+                        <line class="arrow" x1={from.to_string()} y1={y1.to_string()} x2={end_x.to_string()} y2={end_y.to_string()} />
+                        <text class="drop-mark" x={end_x.to_string()} y={(end_y + 5.0).to_string()} text-anchor="middle">{ "✕" }</text>
+                        <text class="seg-label" x={((from + to) / 2.0).to_string()} y={(y - 6.0).to_string()} text-anchor="middle">{ label }</text>
                     </g>
                 }
             }

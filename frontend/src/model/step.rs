@@ -300,6 +300,29 @@ impl Walk<'_> {
                     ),
                 )
             }
+            EventKind::WireVerdict { action, segment: s } => {
+                let what = format!(
+                    "{} {} → {} (seq={}{})",
+                    super::ladder::flag_words(s),
+                    s.from,
+                    s.to,
+                    s.rel_seq,
+                    if s.len > 0 {
+                        format!(" len={}", s.len)
+                    } else {
+                        String::new()
+                    }
+                );
+                let text = match action {
+                    protocol::WireAction::Dropped { rule } => format!(
+                        "The wire drops {what} (wire rule {rule}): it never arrives, and only its sender's kernel can send it again, when its retransmission timer fires."
+                    ),
+                    protocol::WireAction::Delayed { rule, ms } => format!(
+                        "The wire holds {what} for {ms} ms (wire rule {rule}) before it goes on."
+                    ),
+                };
+                (What::Segment, text)
+            }
             EventKind::SocketState { state } => {
                 let id = e.socket?;
                 let was = self.kernel_before(i, id);

@@ -100,6 +100,8 @@ pub enum Mark {
     Returned(usize),
     /// A segment crossed the wire: its index in [`View::segments`].
     Segment(usize),
+    /// The wire dropped a segment: its index in [`View::dropped`].
+    Dropped(usize),
 }
 
 /// A socket of the session, over its life.
@@ -212,6 +214,10 @@ pub struct View {
     pub history_full: Option<u64>,
     /// Why the session ended on its own (its sandbox died or hung), if it did.
     pub lost: Option<String>,
+    /// Segments the wire dropped (by the scenario's wire rules), with the
+    /// seq of the event that said so and the rule's number: the kernel
+    /// sent them, nobody received them.
+    pub dropped: Vec<(u64, Segment, u32)>,
 }
 
 impl View {
@@ -345,6 +351,14 @@ impl View {
             }
             EventKind::HistoryFull { limit } => self.history_full = Some(*limit),
             EventKind::SessionLost { reason } => self.lost = Some(reason.clone()),
+            EventKind::WireVerdict { action, segment } => match action {
+                protocol::WireAction::Dropped { rule } => {
+                    self.marks.push(Mark::Dropped(self.dropped.len()));
+                    self.dropped.push((e.seq, segment.clone(), *rule));
+                }
+                // The segment itself is drawn when it goes on, as captured.
+                protocol::WireAction::Delayed { .. } => {}
+            },
         }
         // Any event that names a socket carries its latest addresses.
         if let (Some(id), Some(tuple)) = (e.socket, &e.tuple) {

@@ -17,6 +17,8 @@ use crate::session::StepError;
 pub const MAX_FRAME: usize = 256 << 20;
 
 /// The relay to its worker.
+// Start, the large one, is sent once per worker.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ToWorker {
@@ -54,7 +56,7 @@ pub enum FromWorker {
     /// The session began; its clock read zero at `started_ns` on
     /// `CLOCK_MONOTONIC`, which the relay's process shares.
     Began {
-        session: SessionInfo,
+        session: Box<SessionInfo>,
         started_ns: u64,
     },
     Stepped(Result<Actor, StepError>),

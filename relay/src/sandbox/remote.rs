@@ -264,7 +264,7 @@ fn read(worker: Arc<Worker>, from_worker: std::process::ChildStdout, answer: mps
             }))) => {
                 let ago = Duration::from_nanos(channel::monotonic_ns().saturating_sub(started_ns));
                 let started = Instant::now().checked_sub(ago).unwrap_or_else(Instant::now);
-                worker.feed.begin_session_at(session.clone(), started);
+                worker.feed.begin_session_at((*session).clone(), started);
                 let _ = answer.send(Answer::Message(FromWorker::Began {
                     session,
                     started_ns,

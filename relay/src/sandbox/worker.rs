@@ -24,7 +24,7 @@ use super::{
 use crate::{
     capture,
     feed::{Feed, Item},
-    session::{Local, ServerPort},
+    session::{Local, Place},
     sync::lock,
 };
 
@@ -62,7 +62,7 @@ pub fn run(check: bool) -> io::Result<()> {
         Some(_) => return Err(io::Error::other("the relay did not start with Start")),
     };
     let feed = Arc::new(Feed::new(placeholder(&scenario), 1).tap(forward(out.clone())));
-    let session = match Local::start(id, scenario, mode, capture, feed, ServerPort::Textbook) {
+    let session = match Local::start(id, scenario, mode, capture, feed, Place::Sandbox) {
         Ok(session) => session,
         Err(err) => {
             return say(&FromWorker::Refused {
@@ -143,7 +143,7 @@ fn forward(out: Arc<Mutex<File>>) -> crate::feed::Tap {
                 channel::write_message(
                     &mut *out,
                     &FromWorker::Began {
-                        session: session.clone(),
+                        session: Box::new(session.clone()),
                         started_ns,
                     },
                 )

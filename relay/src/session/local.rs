@@ -41,15 +41,16 @@ use crate::{
 /// How long stopping waits for a program to end before leaving it behind.
 const STOP_PATIENCE: Duration = Duration::from_secs(5);
 
-/// Where a session's server listens when its scenario names no port.
+/// Where a session runs, which decides what it may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ServerPort {
-    /// The textbook's port, 3000: in a network namespace of its own, every
-    /// session can have it.
-    Textbook,
-    /// A port the kernel says is free: in the host's namespace, sessions and
-    /// whatever else runs there share the ports.
-    Free,
+pub enum Place {
+    /// In a network namespace of its own (a worker's): its server listens
+    /// at the textbook's port 3000 unless its scenario names another, and
+    /// its wire rules may change the namespace's netfilter rules.
+    Sandbox,
+    /// In the host's namespace, shared with everything else: its server
+    /// listens on a free port, and it has no wire rules.
+    Host,
 }
 
 /// A running session.
@@ -69,16 +70,23 @@ impl Local {
         mode: Mode,
         capture: bool,
         feed: Arc<Feed>,
-        port: ServerPort,
+        place: Place,
     ) -> std::io::Result<Self> {
-        let plan = scenario::plan(&scenario)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-        let port = match (scenario.port, port) {
+        let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+        let plan = scenario::plan(&scenario).map_err(|e| invalid(e.to_string()))?;
+        if scenario.needs_sandbox() && place == Place::Host {
+            return Err(invalid(format!(
+                "{} takes the wire in hand, which only a session in a sandbox of its own may do: {}",
+                scenario.name,
+                crate::sandbox::status().reason
+            )));
+        }
+        let port = match (scenario.port, place) {
             (Some(port), _) => port,
-            (None, ServerPort::Textbook) => DEFAULT_PORT,
+            (None, Place::Sandbox) => DEFAULT_PORT,
             // A port the kernel just handed out and took back: free, and not
             // one a recent session's TIME_WAIT still holds.
-            (None, ServerPort::Free) => TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(),
+            (None, Place::Host) => TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(),
         };
         let server_addr = SocketAddr::from(([127, 0, 0, 1], port));
         let info = SessionInfo {
@@ -111,6 +119,15 @@ impl Local {
             wire,
             wall_start,
         });
+        if !scenario.wire.is_empty() {
+            let reporter = shared.clone();
+            crate::netfilter::take_in_hand(
+                scenario.wire.clone(),
+                port,
+                Box::new(move |action, decoded, at| reporter.report_verdict(action, decoded, at)),
+            )
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        }
         let stop_probing = Arc::new(AtomicBool::new(false));
         let threads = Threads::new(id);
         let session = Local {

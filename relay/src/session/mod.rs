@@ -34,7 +34,7 @@ mod wire;
 use std::sync::Arc;
 
 pub use gate::StepError;
-pub use local::{Local, ServerPort};
+pub use local::{Local, Place};
 use protocol::{Actor, Mode, Scenario};
 pub(crate) use registry::SocketRef;
 use shared::Shared;
@@ -65,8 +65,9 @@ impl Session {
                 sandbox::Remote::start(worker.program(), id, scenario, mode, capture, feed)
                     .map(Session::Sandboxed)
             }
-            None => Local::start(id, scenario, mode, capture, feed, ServerPort::Free)
-                .map(Session::InProcess),
+            None => {
+                Local::start(id, scenario, mode, capture, feed, Place::Host).map(Session::InProcess)
+            }
         }
     }
 

@@ -291,3 +291,29 @@ pub fn children(pid: u32) -> Vec<u32> {
 /// The relay binary these tests run.
 #[allow(dead_code)] // each test binary uses part of this module
 pub const RELAY: &str = env!("CARGO_BIN_EXE_relay");
+
+/// A directory of this test's own that any user may write to.
+#[allow(dead_code)] // each test binary uses part of this module
+pub fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tcpstep-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    dir
+}
+
+/// The events of a recorded trace and its hello.
+#[allow(dead_code)] // each test binary uses part of this module
+pub fn read_trace(path: &std::path::Path) -> (protocol::Hello, Vec<Event>) {
+    let text = std::fs::read_to_string(path).expect("the trace");
+    let mut hello = None;
+    let mut events = Vec::new();
+    for line in text.lines() {
+        match serde_json::from_str(line).expect("a relay message") {
+            RelayMessage::Hello(h) => hello = Some(h),
+            RelayMessage::Event(e) => events.push(e),
+            _ => {}
+        }
+    }
+    (hello.expect("a hello"), events)
+}
