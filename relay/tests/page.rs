@@ -13,7 +13,8 @@ use support::{webdriver::Browser, Relay};
 /// A real run of `scenario`, recorded with capture and saved as a trace
 /// file the page can open: the file, and how many events it holds.
 fn saved_trace(scenario: protocol::Scenario) -> (Trace, usize) {
-    let capture = tcpstep_relay::capture::status();
+    sandboxed();
+    let capture = tcpstep_relay::sandbox::capture_status();
     assert!(
         capture.enabled,
         "this test checks the wire: {}",
@@ -61,15 +62,20 @@ fn press_step_until(browser: &Browser, what: &str, done: impl Fn(&Browser) -> bo
     }
 }
 
-/// A real relay that the served page may connect to, with capture on (the
-/// page tests check the wire): the relay, and the page's URL pointed at it.
-async fn relay_for_the_page() -> (Relay, String) {
-    // As `relay serve` runs sessions: each in a sandbox of its own.
+/// Runs this process's sessions as `relay serve` does: each in a sandbox
+/// of its own.
+fn sandboxed() {
     let sandbox = tcpstep_relay::sandbox::use_worker(support::RELAY.into());
     assert!(
         sandbox.enabled,
         "the page tests run sandboxed sessions: {sandbox:?}"
     );
+}
+
+/// A real relay that the served page may connect to, with capture on (the
+/// page tests check the wire): the relay, and the page's URL pointed at it.
+async fn relay_for_the_page() -> (Relay, String) {
+    sandboxed();
     let page = page_url();
     let origin = page.trim_end_matches('/').to_owned();
     let relay = Relay::start_with(tcpstep_relay::feed::LIVE_BUFFER, &[&origin]).await;
@@ -966,6 +972,41 @@ async fn one_step_lists_everything_it_caused() {
         assert!(sockets.contains("never called bind()"), "{sockets}");
         assert!(sockets.contains("threads of one process"), "{sockets}");
         assert!(!sockets.contains("SYN_SENT") || sockets.contains("(Linux: SYN_SENT)"));
+    })
+    .await
+    .expect("the browser thread");
+}
+
+/// The wire in hand, as a learner sees it: in lost-greeting, the greeting's
+/// segment stops part of the way with a cross, and below it the same 17
+/// bytes cross again, sent by the client's kernel after its timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the page served and chromedriver: cargo xtask test runs it"]
+async fn a_dropped_segment_and_its_retransmission_on_the_ladder() {
+    let page = page_url();
+    let (trace, _) = saved_trace(protocol::Scenario::preset("lost-greeting").expect("a preset"));
+    tokio::task::spawn_blocking(move || {
+        let browser = Browser::start();
+        browser.goto(&format!("{page}?relay=ws://127.0.0.1:1/ws"));
+        browser.wait_for("the page to give up on the relay", |b| {
+            b.text(".link").contains("Relay gone")
+        });
+        browser.type_into(".open-trace input", &trace.path.display().to_string());
+        browser.wait_for("the trace to open", |b| {
+            b.text(".trace-name").contains("lost-greeting.jsonl")
+        });
+        let labels = browser.texts(".seg .seg-label");
+        let dropped = labels
+            .iter()
+            .position(|l| l.contains("len=17") && l.contains("✕ dropped"))
+            .unwrap_or_else(|| panic!("the dropped greeting: {labels:?}"));
+        let again = labels
+            .iter()
+            .position(|l| l.contains("len=17") && !l.contains("dropped"))
+            .unwrap_or_else(|| panic!("the greeting sent again: {labels:?}"));
+        assert!(dropped < again, "{labels:?}");
+        let (_, name) = browser.accessible(".seg.dropped");
+        assert!(name.starts_with("Dropped by the wire"), "{name}");
     })
     .await
     .expect("the browser thread");
