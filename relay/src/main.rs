@@ -212,6 +212,9 @@ struct ScenarioArgs {
     /// The server pauses this long before each accept (a busy server)
     #[arg(long)]
     accept_pause_ms: Option<u64>,
+    /// TCP_SYNCNT on each client: how many times its kernel resends the SYN before connect() gives up
+    #[arg(long)]
+    syn_retries: Option<u8>,
 }
 
 impl ScenarioArgs {
@@ -245,6 +248,7 @@ impl ScenarioArgs {
         s.replies &= !self.silent_server;
         s.read_pause_ms = self.read_pause_ms.unwrap_or(s.read_pause_ms);
         s.accept_pause_ms = self.accept_pause_ms.unwrap_or(s.accept_pause_ms);
+        s.syn_retries = self.syn_retries.or(s.syn_retries);
         Ok(tcpstep_relay::scenario::named_truly(s))
     }
 }

@@ -54,6 +54,10 @@ pub fn plan(scenario: &Scenario) -> Result<Plan, ScenarioError> {
         ));
     }
     scenario.wire.check().map_err(ScenarioError::Wire)?;
+    if let Some(retries) = scenario.syn_retries {
+        // The kernel refuses TCP_SYNCNT outside 1..=127.
+        within("syn_retries", retries.into(), 1, 127)?;
+    }
     let max = MAX_BYTES as u64;
     within("clients", scenario.clients.into(), 1, MAX_CLIENTS.into())?;
     within("repeat", scenario.repeat.into(), 1, max)?;
@@ -111,6 +115,7 @@ pub fn plan(scenario: &Scenario) -> Result<Plan, ScenarioError> {
         abort: scenario.abort,
         rcvbuf: scenario.rcvbuf,
         sndbuf: scenario.sndbuf,
+        syn_retries: scenario.syn_retries,
     };
     Ok(Plan {
         server,

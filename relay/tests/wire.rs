@@ -223,3 +223,39 @@ fn wire_rules_out_of_range_are_refused_before_a_session_starts() {
         assert!(err.contains(says) && err.contains("wire rule 1"), "{err}");
     }
 }
+
+#[test]
+fn connect_timeout_connect_fails_with_etimedout_once_the_retries_time_is_spent() {
+    let events = record("connect-timeout");
+    let syns = dropped(&events);
+    assert!(syns
+        .iter()
+        .all(|s| s.has(TcpFlag::Syn) && s.seq == syns[0].seq));
+    assert!(crossed(&events).iter().all(|s| !s.has(TcpFlag::Syn)));
+    let failed = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::CallReturned {
+                call,
+                result: CallResult::Error { errno, .. },
+            } if call.name() == "connect" => Some((e.t_us, errno.clone())),
+            _ => None,
+        })
+        .expect("connect() failed");
+    assert_eq!(failed.1, "ETIMEDOUT");
+    // TCP_SYNCNT 1 is the time of one retry with the timeout doubling:
+    // 1 s, then 2 s.
+    let after = Duration::from_micros(failed.0.saturating_sub(syns[0].wire_us));
+    assert!(
+        (Duration::from_secs(3)..Duration::from_millis(4500)).contains(&after),
+        "{after:?}"
+    );
+    // How many SYNs fit in that time is the kernel's choice: with linear
+    // timeouts for its first retries (Linux 6.5 on), a second apart, 3.
+    let linear = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_syn_linear_timeouts")
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .unwrap_or(0);
+    let expected = if linear >= 2 { 3 } else { 2 };
+    assert_eq!(syns.len(), expected, "linear timeouts: {linear}");
+}
