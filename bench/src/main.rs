@@ -220,6 +220,41 @@ fn sandbox_section(capture: bool, quick: bool) -> String {
         );
     }
     section.push('\n');
+    section.push_str(&wire_section(&relay, capture, quick));
     print!("{section}");
     section
+}
+
+/// The wire in hand: what passing every segment through the netfilter
+/// queue costs, against the same sandbox without it.
+fn wire_section(relay: &std::path::Path, capture: bool, quick: bool) -> String {
+    use protocol::wire::{Matching, WireRule};
+    let n = if quick { 10 } else { 40 };
+    let none = protocol::WireRules::default();
+    // A rule no segment of the exchange matches (SYN, FIN and RST at once):
+    // every segment goes through the queue and is passed.
+    let pass = protocol::WireRules {
+        rules: vec![WireRule::Drop {
+            matching: Matching {
+                flags: vec![
+                    protocol::TcpFlag::Syn,
+                    protocol::TcpFlag::Fin,
+                    protocol::TcpFlag::Rst,
+                ],
+                ..Matching::default()
+            },
+            nth: 1,
+            times: 0,
+        }],
+        seed: 0,
+    };
+    let (base, base_rate) = sandbox::wire_exchanges(relay, capture, none, n);
+    let (queued, queued_rate) = sandbox::wire_exchanges(relay, capture, pass, n);
+    format!(
+        "The classic exchange in a sandbox, played at 0 ms, from session start to its end (median of {n}):\n\n| wire | median | ratio | events/s | ratio |\n|---|---|---|---|---|\n| no queue (baseline) | {} | 1.00x | {base_rate:.0} | 1.00x |\n| every segment through the netfilter queue, passed | {} | {} | {queued_rate:.0} | {} |\n\n",
+        human(base.median()),
+        human(queued.median()),
+        ratio(queued.median().as_secs_f64(), base.median().as_secs_f64()),
+        ratio(queued_rate, base_rate)
+    )
 }

@@ -49,7 +49,17 @@ enum Running {
 
 impl Running {
     fn start(relay: Option<&Path>, id: u64, mode: Mode, capture: bool, feed: Arc<Feed>) -> Running {
-        let classic = Scenario::classic();
+        Running::start_of(Scenario::classic(), relay, id, mode, capture, feed)
+    }
+
+    fn start_of(
+        classic: Scenario,
+        relay: Option<&Path>,
+        id: u64,
+        mode: Mode,
+        capture: bool,
+        feed: Arc<Feed>,
+    ) -> Running {
         match relay {
             Some(relay) => Running::Remote(
                 Remote::start(relay, id, classic, mode, capture, feed)
@@ -175,4 +185,45 @@ pub fn many(relay: &Path, capture: bool, sessions: usize, window: Duration) -> M
         window,
         step_to_event,
     }
+}
+
+/// The classic exchange played with no delay in a sandbox, from the start
+/// of each session to its end (sessions 200 ms apart, so each has its
+/// spare worker ready), with `wire` rules: time per exchange, and events
+/// per second.
+pub fn wire_exchanges(
+    relay: &Path,
+    capture: bool,
+    wire: protocol::WireRules,
+    n: usize,
+) -> (Samples, f64) {
+    let mut samples = Samples::default();
+    let (mut events, mut time) = (0usize, Duration::ZERO);
+    for id in 1..=n as u64 {
+        thread::sleep(Duration::from_millis(200));
+        let feed = new_feed();
+        let scenario = Scenario {
+            name: "custom".into(),
+            wire: wire.clone(),
+            ..Scenario::classic()
+        };
+        let t = Instant::now();
+        let session = Running::start_of(
+            scenario,
+            Some(relay),
+            id,
+            Mode::Playing { interval_ms: 0 },
+            capture,
+            feed.clone(),
+        );
+        while !finished(&feed.events(), 1) {
+            thread::sleep(Duration::from_micros(200));
+        }
+        let took = t.elapsed();
+        samples.push(took);
+        events += feed.events().len();
+        time += took;
+        session.stop();
+    }
+    (samples, events as f64 / time.as_secs_f64())
 }

@@ -37,6 +37,19 @@ pub enum HandError {
     Queue(io::Error),
 }
 
+/// The port whose rules were made ahead of need, if any.
+static PREPARED: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
+
+/// Makes the rules for `port` ahead of need: a spare worker does, for the
+/// textbook's port, since running iptables takes milliseconds a session
+/// should not wait for. Until a reader binds the queue, `--queue-bypass`
+/// lets every segment pass untouched.
+pub fn prepare(port: u16) -> Result<(), HandError> {
+    iptables::queue_port(port)?;
+    let _ = PREPARED.set(port);
+    Ok(())
+}
+
 /// Starts passing every segment to or from the server's `port` through the
 /// queue, with verdicts by `rules`, on a thread of its own that lives as
 /// long as the process (a worker's: it ends with its session).
@@ -47,7 +60,9 @@ pub fn take_in_hand(rules: WireRules, port: u16, on_verdict: OnVerdict) -> Resul
     queue
         .set_fail_open(iptables::QUEUE, true)
         .map_err(HandError::Queue)?;
-    iptables::queue_port(port)?;
+    if PREPARED.get() != Some(&port) {
+        iptables::queue_port(port)?;
+    }
     thread::Builder::new()
         .name("wire".into())
         .spawn(move || read(queue, Verdicts::new(rules), port, on_verdict))

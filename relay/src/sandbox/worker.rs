@@ -47,9 +47,14 @@ pub fn run(check: bool) -> io::Result<()> {
             capture: capture::status(),
         });
     }
-    // Made ahead of need (a spare), the capture is opened now, while no
-    // session waits: the session takes it (see `capture::Live::open`).
+    // Made ahead of need (a spare), the capture is opened and the wire's
+    // netfilter rules made now, while no session waits: the session takes
+    // them (see `capture::Live::open` and `netfilter::prepare`). Without
+    // iptables, only scenarios that take the wire in hand fail, and say why.
     let _ = capture::status();
+    if let Err(err) = crate::netfilter::prepare(protocol::classic::DEFAULT_PORT) {
+        tracing::debug!("the wire's rules are not made ahead: {err}");
+    }
     let (id, scenario, mode, capture) = match channel::read(&mut input)? {
         Some(Frame::Message(ToWorker::Start {
             id,
