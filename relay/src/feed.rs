@@ -189,6 +189,13 @@ impl Feed {
         let _ = self.live.send(Item::Viewers(count));
     }
 
+    /// When session `session`'s clock read 0, if it is the current one:
+    /// what the kernel's tracepoints time (`CLOCK_MONOTONIC`) is measured from.
+    pub fn started(&self, session: u64) -> Option<Instant> {
+        let state = self.lock();
+        (state.session.id == session).then_some(state.started)
+    }
+
     /// The current session.
     pub fn session(&self) -> SessionInfo {
         self.lock().session.clone()

@@ -26,3 +26,4 @@ pub mod record;
 pub mod scenario;
 pub mod session;
 mod sync;
+pub mod tracepoints;

@@ -345,7 +345,7 @@ impl Walk<'_> {
             EventKind::Printed { line } => {
                 (What::Printed, format!("{} prints: {line}", capital(&who)))
             }
-            EventKind::SocketOpened { role, fd } => {
+            EventKind::SocketOpened { role, fd, .. } => {
                 let from = match role {
                     SocketRole::Accepted => " for the connection accept() returns",
                     _ => "",

@@ -288,7 +288,7 @@ impl View {
                 actor: e.actor,
                 text: line.clone(),
             }),
-            EventKind::SocketOpened { role, fd } => {
+            EventKind::SocketOpened { role, fd, .. } => {
                 if let Some(id) = e.socket {
                     self.sockets.insert(
                         id,
