@@ -9,6 +9,7 @@
 mod expert;
 mod explain;
 pub mod export;
+pub mod kernel;
 pub mod ladder;
 pub mod numbers;
 pub mod predict;

@@ -394,6 +394,11 @@ impl Walk<'_> {
                 };
                 (What::Ended, format!("{} ends, {how}.", capital(&who)))
             }
+            EventKind::Kernel { word, .. } => {
+                let socket = capital(&self.socket_words(e.socket));
+                let text = super::kernel::said_text(word)?;
+                (What::State, format!("The kernel says: {socket}: {text}"))
+            }
             // Each turn of recv_all / send_all is its call's return, said above.
             EventKind::RecvIteration { .. }
             | EventKind::SendIteration { .. }

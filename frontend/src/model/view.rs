@@ -12,6 +12,7 @@ use protocol::{
 };
 
 use super::{
+    kernel::KernelAccount,
     ladder::drawn,
     words::{call_text, capital, named},
 };
@@ -210,6 +211,8 @@ pub struct View {
     pub at: BTreeMap<Actor, SourceLine>,
     /// Set when the relay's history for this session is full.
     pub history_full: Option<u64>,
+    /// What the kernel itself said of each socket (its tracepoints).
+    pub kernel: BTreeMap<SocketId, KernelAccount>,
 }
 
 impl View {
@@ -312,8 +315,14 @@ impl View {
                 }
             }
             EventKind::SocketState { state } => {
+                // The kernel's own account of the states, where there is
+                // one, stands over the prober's samples.
+                let told = e
+                    .socket
+                    .and_then(|id| self.kernel.get(&id))
+                    .is_some_and(KernelAccount::has_states);
                 if let Some(s) = e.socket.and_then(|id| self.sockets.get_mut(&id)) {
-                    if s.states.last() != Some(&state.state) {
+                    if !told && s.states.last() != Some(&state.state) {
                         s.states.push(state.state);
                     }
                     s.kernel = Some(state.clone());
@@ -342,6 +351,18 @@ impl View {
                 self.segments.push((e.seq, segment.clone()));
             }
             EventKind::HistoryFull { limit } => self.history_full = Some(*limit),
+            EventKind::Kernel { at_us, word } => {
+                if let Some(id) = e.socket {
+                    let account = self.kernel.entry(id).or_default();
+                    account.add(*at_us, e.seq, word.clone());
+                    if matches!(word, protocol::KernelWord::StateChanged { .. }) {
+                        let states = account.states();
+                        if let Some(s) = self.sockets.get_mut(&id) {
+                            s.states = states;
+                        }
+                    }
+                }
+            }
         }
         // Any event that names a socket carries its latest addresses.
         if let (Some(id), Some(tuple)) = (e.socket, &e.tuple) {
@@ -366,6 +387,22 @@ impl View {
             && self
                 .last_segment(&s.to, &s.from)
                 .is_some_and(|p| p.has(protocol::TcpFlag::Syn) && !p.has(protocol::TcpFlag::Ack))
+    }
+
+    /// The kernel's reason for the RST `s`, if the kernel said why: the
+    /// reset its sending socket (the one at `s.from` talking to `s.to`) sent.
+    pub fn reset_reason(&self, s: &Segment) -> Option<&str> {
+        if !s.has(protocol::TcpFlag::Rst) {
+            return None;
+        }
+        self.sockets
+            .values()
+            .filter(|sock| {
+                sock.tuple
+                    .as_ref()
+                    .is_some_and(|t| t.local == s.from && t.remote.as_deref() == Some(&s.to))
+            })
+            .find_map(|sock| self.kernel.get(&sock.id)?.reset_reason())
     }
 
     /// The actor's call that has not returned yet.

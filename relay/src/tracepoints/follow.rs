@@ -54,7 +54,7 @@ pub fn follow(trace: Arc<KernelTrace>, feed: &Arc<Feed>) -> std::io::Result<Foll
     let stop = Arc::new(AtomicBool::new(false));
     let (to_feed, said) = mpsc::channel::<KernelEvent>();
     let watcher = Watcher {
-        trace: trace.clone(),
+        trace: Arc::downgrade(&trace),
         feed: Arc::downgrade(feed),
         names: names.clone(),
         to_feed,
@@ -95,7 +95,9 @@ impl Drop for Follower {
 
 /// Reads the feed for the sockets sessions open.
 struct Watcher {
-    trace: Arc<KernelTrace>,
+    /// Weak: the reader (and its trace instance) ends with the relay's last
+    /// hold on it, not with this thread, which ends only at the feed's next item.
+    trace: Weak<KernelTrace>,
     feed: Weak<Feed>,
     names: Names,
     to_feed: mpsc::Sender<KernelEvent>,
@@ -146,11 +148,12 @@ impl Watcher {
             return;
         }
         self.current = id;
+        let trace = self.trace.upgrade();
         let mut names = lock(&self.names);
         names.retain(|cookie, named| {
             let keep = named.session == id;
-            if !keep {
-                self.trace.unwatch(*cookie);
+            if let (false, Some(trace)) = (keep, &trace) {
+                trace.unwatch(*cookie);
             }
             keep
         });
@@ -187,7 +190,9 @@ impl Watcher {
                     },
                 );
                 drop(names);
-                self.trace.watch(cookie, self.to_feed.clone());
+                if let Some(trace) = self.trace.upgrade() {
+                    trace.watch(cookie, self.to_feed.clone());
+                }
             }
             EventKind::SocketUpdated { .. } => {
                 if let Some(named) = names.values_mut().find(|n| n.id == id) {

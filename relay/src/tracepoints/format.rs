@@ -73,7 +73,7 @@ impl Format {
     }
 }
 
-/// `const void * skaddr;	offset:8;	size:8;	signed:0;` → ("skaddr", ...).
+/// `const void * skaddr; offset:8; size:8; signed:0;` → ("skaddr", ...).
 fn parse_field(rest: &str) -> Option<(String, Field)> {
     let mut parts = rest.split(';').map(str::trim);
     let declaration = parts.next()?;
