@@ -177,10 +177,12 @@ pub fn reason_words(reason: &str) -> Option<&'static str> {
              unread bytes away (RFC 9293 §3.10.4, RFC 2525 §2.17). Read everything (or shut \
              down the read side) before closing."
         }
-        "TCP_ABORT_ON_LINGER" => {
-            "The program closed its socket with SO_LINGER set to {on, 0}: it asked for an \
-             abortive close, so the kernel sends a RST at once instead of a FIN, skips \
-             TIME-WAIT, and the peer's next call fails with ECONNRESET."
+        "TCP_STATE" => {
+            "The connection was torn down while open, in a state where the peer must be told \
+             (the kernel's tcp_disconnect): here, the program closed with SO_LINGER set to \
+             {on, 0}, asking for an abortive close. The kernel sends a RST at once instead of a \
+             FIN, skips TIME-WAIT, throws away whatever was not yet delivered, and the peer's \
+             next call fails with ECONNRESET."
         }
         "TCP_ABORT_ON_DATA" => {
             "Data arrived for a socket its program had already closed: nobody can ever read \
@@ -192,6 +194,19 @@ pub fn reason_words(reason: &str) -> Option<&'static str> {
              is full the kernel drops new SYNs without answering. The client's kernel sends \
              its SYN again after 1 s, 3 s, 7 s... (retransmission), so connect() just takes \
              longer. Accept sooner, or listen with a larger backlog."
+        }
+        "TCP_INVALID_SYN" => {
+            "A SYN arrived for a connection that already exists: here, a client's SYN sent \
+             again after its first had, late, made the connection after all. The kernel drops \
+             it and answers with an ACK that says where the connection stands (a challenge \
+             ACK, RFC 5961 §4)."
+        }
+        "TCP_OLD_SEQUENCE" => {
+            "The segment's sequence number is one the receiver has already acknowledged: here, \
+             the sender's zero-window probes, which repeat an old byte only to make the \
+             receiver answer with its current window. The kernel drops the segment and \
+             answers with an ACK carrying that window (Wireshark calls these keep-alives; the \
+             kernel's probe timer sent them)."
         }
         "NO_SOCKET" => {
             "No socket wanted the segment: nothing listens at that port, or the connection \
