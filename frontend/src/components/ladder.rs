@@ -11,6 +11,7 @@ use crate::{
     app::Snapshot,
     model::{
         export,
+        kernel::reason_words,
         ladder::{
             call_label, flag_words, lane_of, latest_rows, row_count, row_y, segment_class,
             segment_label, spans, waiting_marks, Lanes, Row, BAR, ROW, SLOPE, TOP, WIDTH,
@@ -101,10 +102,22 @@ pub fn Ladder(props: &Props) -> Html {
                 let from = lanes.x(lane_of(view, &server_addr, &s.from));
                 let to = lanes.x(lane_of(view, &server_addr, &s.to));
                 let mid = (from + to) / 2.0;
-                let title = format!(
+                let mut title = format!(
                     "event {seq}: {} → {}\n{}\nseq {} (relative {}) ack {} (relative {}) window {}\n{} payload bytes",
                     s.from, s.to, flag_words(s), s.seq, s.rel_seq, s.ack, s.rel_ack, s.window, s.len
                 );
+                // A RST's badge: the kernel's own reason for it, where it said.
+                let reason = view.reset_reason(s).map(|reason| {
+                    title.push_str(&format!("\nthe kernel's reason: {reason}"));
+                    if let Some(words) = reason_words(reason) {
+                        title.push_str(&format!("\n{words}"));
+                    }
+                    html! {
+                        <text class="kernel-reason" x={mid.to_string()} y={(y + 14.0).to_string()} text-anchor="middle">
+                            { reason.to_owned() }
+                        </text>
+                    }
+                });
                 html! {
                     <g key={format!("s{seq}")} class={classes!(segment_class(s), fresh, chosen)} data-seq={seq.to_string()} onclick={pick}
                        onkeydown={pick_key} tabindex="0" role="button" aria-label={format!("Inspect segment: {}", segment_label(s))}>
@@ -114,6 +127,7 @@ pub fn Ladder(props: &Props) -> Html {
                         <text class="seg-label" x={mid.to_string()} y={(y - 6.0).to_string()} text-anchor="middle">
                             { segment_label(s) }
                         </text>
+                        { for reason }
                     </g>
                 }
             }
