@@ -23,7 +23,7 @@ use protocol::{
 use tcpstep_frontend::model::{
     examine_all,
     kernel::{reason_words, Source},
-    View, KERNEL_RULES,
+    step, View, KERNEL_RULES,
 };
 use tcpstep_relay::{
     capture,
@@ -286,4 +286,33 @@ fn every_reason_the_presets_produce_has_plain_words() {
     for rule in KERNEL_RULES {
         assert!(!rule.0.is_empty());
     }
+}
+
+#[test]
+fn a_step_tells_the_kernels_words_with_the_kernels_time() {
+    let Some(trace) = kernel_trace() else { return };
+    let events = recorded(&trace, "classic");
+    // Each step as the page lists it, at the moment before the next step.
+    let ends: Vec<usize> = (1..events.len())
+        .filter(|&i| step::is_step(&events, i))
+        .chain([events.len()])
+        .collect();
+    let said: Vec<String> = ends
+        .into_iter()
+        .filter_map(|at| step::step_at(&events, at, &View::fold(&events[..at])))
+        .flat_map(|step| step.happenings.into_iter().map(|h| h.text))
+        .filter(|t| t.contains("the kernel says"))
+        .collect();
+    assert!(
+        said.iter().any(
+            |t| t.contains("CLOSED (Linux: CLOSE) → SYN-SENT (Linux: SYN_SENT)")
+                && t.starts_with("At ")
+                && t.contains(" ms into the session")
+        ),
+        "{said:#?}"
+    );
+    assert!(
+        said.iter().any(|t| t.contains("TCP_ABORT_ON_CLOSE")),
+        "{said:#?}"
+    );
 }

@@ -394,10 +394,16 @@ impl Walk<'_> {
                 };
                 (What::Ended, format!("{} ends, {how}.", capital(&who)))
             }
-            EventKind::Kernel { word, .. } => {
+            EventKind::Kernel { word, at_us } => {
                 let socket = capital(&self.socket_words(e.socket));
                 let text = super::kernel::said_text(word)?;
-                (What::State, format!("The kernel says: {socket}: {text}"))
+                // The relay may learn a word after the fact (once it knows
+                // whose socket it was): the kernel's own time says when.
+                let when = format!("{:.3} ms", *at_us as f64 / 1000.0);
+                (
+                    What::State,
+                    format!("At {when} into the session, the kernel says: {socket}: {text}"),
+                )
             }
             // Each turn of recv_all / send_all is its call's return, said above.
             EventKind::RecvIteration { .. }

@@ -53,8 +53,10 @@ pub struct LeftOut {
 /// The most events one life holds while its cookie is unknown or unwatched.
 const HELD_PER_LIFE: usize = 1024;
 /// How long a socket whose cookie is known may wait for a watcher: a
-/// session watches its sockets as soon as `socket()` or `accept()` returns.
-const WAIT_FOR_WATCH_NS: u64 = 60_000_000_000;
+/// session names its sockets as soon as `socket()` or `accept()` returns,
+/// and the watch follows as soon as the feed carries that (a socket may be
+/// closed, and destroyed, before then).
+const WAIT_FOR_WATCH_NS: u64 = 10_000_000_000;
 /// How long a life that never named its cookie is kept after its last event.
 const KEEP_NAMELESS_NS: u64 = 600_000_000_000;
 
