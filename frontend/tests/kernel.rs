@@ -14,12 +14,10 @@ use std::{
     collections::BTreeSet,
     sync::{Arc, OnceLock},
     thread,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use protocol::{
-    Actor, Event, EventKind, KernelWord, Mode, Scenario, SessionInfo, SocketRole, TcpState,
-};
+use protocol::{Actor, Event, EventKind, KernelWord, Scenario, SocketRole, TcpState};
 use tcpstep_frontend::model::{
     examine_all,
     kernel::{reason_words, Source},
@@ -27,10 +25,7 @@ use tcpstep_frontend::model::{
 };
 use tcpstep_relay::{
     capture,
-    feed::{Feed, LIVE_BUFFER},
-    record,
-    session::Session,
-    tracepoints::{self, KernelTrace},
+    tracepoints::{played, KernelTrace},
 };
 
 const REQUIRE_TRACEFS: &str = "TCPSTEP_REQUIRE_TRACEFS";
@@ -60,74 +55,18 @@ fn kernel_trace() -> Option<Arc<KernelTrace>> {
     }
 }
 
-/// `preset` played through, as `record` plays it, with the kernel's
-/// account followed into its feed; stopped, then given until every socket
-/// with a cookie is destroyed for the kernel's last words.
+/// `preset` played through with the kernel's account followed, until the
+/// kernel has said its last word of every socket.
 fn recorded(trace: &Arc<KernelTrace>, preset: &str) -> Vec<Event> {
     let scenario = Scenario::preset(preset).expect("a preset");
-    let clients = scenario.clients;
-    let feed = Arc::new(Feed::new(
-        SessionInfo {
-            id: 0,
-            scenario: scenario.clone(),
-            server_addr: String::new(),
-            mode: Mode::Paused,
-        },
-        LIVE_BUFFER,
-    ));
-    let follower = tracepoints::follow(trace.clone(), &feed).expect("follow");
-    let session = Session::start(
-        1,
+    played::play(
+        Some(trace),
         scenario,
-        Mode::Playing { interval_ms: 0 },
         capture::status().enabled,
-        feed.clone(),
+        Duration::from_secs(180),
     )
-    .expect("start");
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while !record::finished(&feed.events(), clients) {
-        assert!(Instant::now() < deadline, "{preset} did not finish");
-        thread::sleep(Duration::from_millis(5));
-    }
-    thread::sleep(Duration::from_millis(300));
-    session.stop();
-    // Every socket the session opened is closed now; the kernel destroys
-    // each (at once, or when it leaves FIN-WAIT or enters TIME-WAIT).
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let events = feed.events();
-        let opened: BTreeSet<_> = events
-            .iter()
-            .filter(|e| {
-                matches!(
-                    e.kind,
-                    EventKind::SocketOpened {
-                        cookie: Some(_),
-                        ..
-                    }
-                )
-            })
-            .filter_map(|e| e.socket)
-            .collect();
-        let destroyed: BTreeSet<_> = events
-            .iter()
-            .filter(|e| {
-                matches!(
-                    e.kind,
-                    EventKind::Kernel {
-                        word: KernelWord::Destroyed,
-                        ..
-                    }
-                )
-            })
-            .filter_map(|e| e.socket)
-            .collect();
-        if opened.is_subset(&destroyed) || Instant::now() > deadline {
-            drop(follower);
-            return events;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
+    .unwrap_or_else(|e| panic!("{preset}: {e}"))
+    .events
 }
 
 fn socket_of(view: &View, actor: Actor, role: SocketRole) -> &tcpstep_frontend::model::SocketView {

@@ -23,10 +23,13 @@
 //! - `follow.rs`: the tie-in with a [`Feed`](crate::feed::Feed): the
 //!   sockets a session opens are watched, and what the kernel says of them
 //!   becomes events of that session.
+//! - [`played`]: a whole session played with the account followed, for
+//!   tests and benchmarks.
 
 mod decode;
 mod follow;
 mod format;
+pub mod played;
 mod ring;
 mod sockets;
 mod tracefs;
