@@ -28,6 +28,15 @@ const REQUIRE_TRACEFS: &str = "TCPSTEP_REQUIRE_TRACEFS";
 /// The relay's reader, or `None` (said on stderr) where tracefs cannot be
 /// used and `TCPSTEP_REQUIRE_TRACEFS` is not 1.
 fn kernel_trace(what: &str) -> Option<KernelTrace> {
+    kernel_trace_after(what, || {})
+}
+
+/// [`kernel_trace`], after `prepare`, with no other test's reader starting
+/// in between (each start removes the stale instances it finds).
+fn kernel_trace_after(what: &str, prepare: impl FnOnce()) -> Option<KernelTrace> {
+    static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _alone = STARTING.lock().unwrap_or_else(|e| e.into_inner());
+    prepare();
     match KernelTrace::start() {
         Ok(trace) => Some(trace),
         Err(reason) => {
@@ -170,7 +179,13 @@ fn the_classic_exchange_in_the_kernels_own_words() {
         [
             pair("TCP_CLOSE", "TCP_LISTEN"),
             pair("TCP_LISTEN", "TCP_CLOSE")
-        ]
+        ],
+        "left out: {:?}; {:#x?}",
+        trace.left_out(),
+        events
+            .iter()
+            .filter(|e| e.cookie == listener)
+            .collect::<Vec<_>>()
     );
     let client_states = states(&events, client);
     assert_eq!(
@@ -249,16 +264,20 @@ fn the_instance_is_the_relays_own_and_a_dead_relays_is_removed() {
     let pid = child.id();
     child.wait().expect("ended");
     let stale = instances.join(format!("tcpstep-{pid}-1-0"));
-    std::fs::create_dir(&stale).expect("a stale instance");
-    std::fs::write(stale.join("events/sock/inet_sock_set_state/enable"), "1")
-        .expect("with an event on");
-    let trace = kernel_trace("the trace instance's life").expect("started once already");
+    let trace = kernel_trace_after("the trace instance's life", || {
+        std::fs::create_dir(&stale).expect("a stale instance");
+        std::fs::write(stale.join("events/sock/inet_sock_set_state/enable"), "1")
+            .expect("with an event on");
+    })
+    .expect("started once already");
     assert!(
         trace
             .removed_stale()
             .contains(&format!("tcpstep-{pid}-1-0")),
-        "{:?}",
-        trace.removed_stale()
+        "{:?}; still there: {}; rmdir: {:?}",
+        trace.removed_stale(),
+        stale.exists(),
+        std::fs::remove_dir(&stale)
     );
     assert!(!stale.exists());
     assert!(trace.instance().is_dir());
@@ -299,16 +318,12 @@ fn the_same_addresses_in_two_network_namespaces_are_told_apart_by_cookie() {
         return;
     };
     let trace = Arc::new(trace);
-    // A port free here; the new namespace has every port free.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let (here_tx, here_rx) = mpsc::channel();
     let (there_tx, there_rx) = mpsc::channel();
-    // Both listen at the same address at once, then exchange different greetings.
-    let here = handshake(&trace, addr, &here_tx);
+    // Both listen at the same address at once (any port free here: the new
+    // namespace has every port free), then exchange different greetings.
+    let here = handshake(&trace, "127.0.0.1:0".parse().unwrap(), &here_tx);
+    let addr = here.listener.local_addr().expect("bound");
     let there_trace = trace.clone();
     let there = in_new_netns(move || {
         let classic = handshake(&there_trace, addr, &there_tx);
@@ -316,6 +331,10 @@ fn the_same_addresses_in_two_network_namespaces_are_told_apart_by_cookie() {
         classic.exchange(b"Hello")
     });
     let here = here.exchange(b"Greetings, server");
+    assert!(
+        here.iter().all(|c| !there.contains(c)),
+        "cookies are the machine's, not a namespace's: {here:x?} {there:x?}"
+    );
     let here_events = until_destroyed(&here_rx, &here);
     let there_events = until_destroyed(&there_rx, &there);
     for (events, cookies, greeting) in [(&here_events, &here, 17), (&there_events, &there, 5)] {
@@ -434,4 +453,61 @@ fn a_sessions_sockets_hear_the_kernel_through_its_feed() {
         "SYN_SENT at {syn_sent} µs, inside connect() ({connect_entered}..{connect_returned})"
     );
     assert!(Path::new(trace.instance()).is_dir());
+}
+
+/// Without the right to read tracefs (the relay run as `nobody`, with no
+/// capabilities), `relay serve` says so once, with what would grant it,
+/// and serves as before.
+#[test]
+fn a_relay_that_may_not_read_the_tracepoints_says_so_and_serves() {
+    use std::io::BufRead;
+    if kernel_trace("the fallback without tracefs").is_none() {
+        return; // this machine cannot show the difference
+    }
+    let mut relay = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(env!("CARGO_BIN_EXE_relay"))
+        .args(["serve", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("setpriv runs the relay as nobody");
+    let stdout = relay.stdout.take().expect("stdout");
+    let mut banner = Vec::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.expect("utf-8");
+        let done = line.starts_with("kernel tracepoints: ");
+        banner.push(line);
+        if done || banner.len() > 10 {
+            break;
+        }
+    }
+    let _ = relay.kill();
+    let _ = relay.wait();
+    let said: Vec<&String> = banner
+        .iter()
+        .filter(|l| l.starts_with("kernel tracepoints: "))
+        .collect();
+    assert_eq!(said.len(), 1, "said once: {banner:#?}");
+    assert!(
+        said[0].starts_with("kernel tracepoints: off: "),
+        "{}",
+        said[0]
+    );
+    assert!(
+        said[0].contains("root"),
+        "says what would grant it: {}",
+        said[0]
+    );
+    assert!(
+        banner
+            .iter()
+            .any(|l| l.starts_with("viewers connect to ws://")),
+        "and serves: {banner:#?}"
+    );
 }

@@ -244,7 +244,7 @@ impl Reader {
             }
         }
         if lost > 0 {
-            lock(&self.sockets).left_out.lost += lost;
+            lock(&self.sockets).lost(lost);
         }
         pages
     }

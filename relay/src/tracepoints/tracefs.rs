@@ -70,7 +70,7 @@ impl Tracefs {
             let Some(owner) = Owner::of(&name) else {
                 continue;
             };
-            if !owner.is_running() && remove_instance(&entry.path()).is_ok() {
+            if !owner.is_running() && remove_patiently(&entry.path()).is_ok() {
                 removed.push(name);
             }
         }
@@ -240,22 +240,26 @@ impl Instance {
 
 impl Drop for Instance {
     fn drop(&mut self) {
-        // The kernel refuses while a file of it is open: the reader closes
-        // its files first, but a read in progress may hold one a moment.
-        for _ in 0..50 {
-            match remove_instance(&self.path) {
-                Err(e) if e.kind() == ErrorKind::ResourceBusy => {
-                    std::thread::sleep(std::time::Duration::from_millis(10))
-                }
-                Err(e) if e.kind() == ErrorKind::NotFound => return,
-                Err(e) => {
-                    tracing::warn!("cannot remove trace instance {}: {e}", self.path.display());
-                    return;
-                }
-                Ok(()) => return,
-            }
+        if let Err(e) = remove_patiently(&self.path) {
+            tracing::warn!("cannot remove trace instance {}: {e}", self.path.display());
         }
-        tracing::warn!("trace instance {} stayed busy", self.path.display());
+    }
+}
+
+/// [`remove_instance`], waiting a moment while the kernel says it is busy:
+/// it refuses while a file of the instance is open (a read in progress, or
+/// a file just closed whose hold the kernel has not yet let go).
+fn remove_patiently(path: &Path) -> io::Result<()> {
+    let mut tries = 0;
+    loop {
+        match remove_instance(path) {
+            Err(e) if e.kind() == ErrorKind::ResourceBusy && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            other => return other,
+        }
     }
 }
 
