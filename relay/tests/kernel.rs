@@ -511,3 +511,68 @@ fn a_relay_that_may_not_read_the_tracepoints_says_so_and_serves() {
         "and serves: {banner:#?}"
     );
 }
+
+/// The reader keeps up and loses nothing: a burst of listeners from four
+/// threads at once, each watched from birth, each heard from three times
+/// (listening, closed, destroyed), in that order, and nothing else.
+#[test]
+fn a_burst_of_sockets_is_heard_whole() {
+    let Some(trace) = kernel_trace("a burst of sockets") else {
+        return;
+    };
+    let trace = Arc::new(trace);
+    let (tx, rx) = mpsc::channel();
+    let cookies: Vec<u64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let (trace, tx) = (trace.clone(), tx.clone());
+                scope.spawn(move || {
+                    (0..250)
+                        .map(|_| {
+                            let s = socket2::Socket::new(
+                                socket2::Domain::IPV4,
+                                socket2::Type::STREAM,
+                                None,
+                            )
+                            .expect("socket");
+                            let c = cookie(&s);
+                            trace.watch(c, tx.clone());
+                            s.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+                                .expect("bind");
+                            s.listen(1).expect("listen");
+                            c
+                        })
+                        .collect::<Vec<u64>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a worker"))
+            .collect()
+    });
+    let events = until_destroyed(&rx, &cookies);
+    for c in &cookies {
+        let words: Vec<&KernelWord> = events
+            .iter()
+            .filter(|e| e.cookie == *c)
+            .map(|e| &e.word)
+            .collect();
+        assert_eq!(
+            words,
+            [
+                &KernelWord::StateChanged {
+                    old: "TCP_CLOSE".into(),
+                    new: "TCP_LISTEN".into()
+                },
+                &KernelWord::StateChanged {
+                    old: "TCP_LISTEN".into(),
+                    new: "TCP_CLOSE".into()
+                },
+                &KernelWord::Destroyed
+            ],
+            "socket {c:#x} ({:?})",
+            trace.left_out()
+        );
+    }
+}
