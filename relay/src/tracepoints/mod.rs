@@ -63,6 +63,8 @@ const POLL: Duration = Duration::from_millis(5);
 /// Events younger than this wait one more round before they are sorted in:
 /// another CPU may still be writing an earlier one.
 const SETTLE_NS: u64 = 2_000_000;
+/// How often the reader lets go of what nobody will claim.
+const EXPIRE_EVERY_NS: u64 = 1_000_000_000;
 /// Each CPU's buffer in the instance, in KiB.
 const BUFFER_KB: &str = "1024";
 
@@ -131,6 +133,7 @@ impl KernelTrace {
             sockets: sockets.clone(),
             stop: stop.clone(),
             pending: Vec::new(),
+            expired_at: 0,
         };
         let reader = std::thread::Builder::new()
             .name("tracepoints".into())
@@ -196,6 +199,8 @@ struct Reader {
     stop: Arc<AtomicBool>,
     /// Decoded, not yet sorted in (see [`SETTLE_NS`]).
     pending: Vec<decode::Said>,
+    /// When the reader last let go of what nobody will claim.
+    expired_at: u64,
 }
 
 impl Reader {
@@ -211,7 +216,10 @@ impl Reader {
             for said in self.pending.drain(..ready) {
                 sockets.take(said);
             }
-            sockets.expire(now);
+            if now.saturating_sub(self.expired_at) >= EXPIRE_EVERY_NS {
+                sockets.expire(now);
+                self.expired_at = now;
+            }
             drop(sockets);
             if read == 0 {
                 std::thread::sleep(POLL);
