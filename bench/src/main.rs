@@ -4,6 +4,7 @@
 //! Every figure is printed beside a baseline measured in the same run, as
 //! a ratio: machines differ, ratios travel. Nothing here asserts a time.
 
+mod kernel;
 mod model;
 mod relay;
 mod sandbox;
@@ -150,6 +151,11 @@ fn main() {
         );
     }
     println!("{}", &report[section..]);
+
+    // 4. The kernel's account: on against off, and what polling missed.
+    let kernel = kernel::section(capture.enabled);
+    println!("{kernel}");
+    report.push_str(&kernel);
 
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/artifacts");
     let _ = std::fs::create_dir_all(&dir);

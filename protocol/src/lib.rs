@@ -37,6 +37,7 @@
 mod bytes;
 pub mod classic;
 mod event;
+mod kernel_word;
 mod message;
 pub mod python;
 mod scenario;
@@ -47,6 +48,7 @@ pub use event::{
     Actor, Call, CallResult, Ending, Event, EventKind, FourTuple, KernelState, Mode, SocketId,
     SocketRole, SourceLine, TcpState,
 };
+pub use kernel_word::{KernelWord, Probe};
 pub use message::{
     CaptureStatus, Command, Hello, PortRange, RelayMessage, SandboxStatus, SessionInfo, SourceFile,
     MAX_COMMAND_BYTES, PROTOCOL_VERSION,

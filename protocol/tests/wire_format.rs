@@ -128,6 +128,63 @@ fn every_event_kind_round_trips() {
         EventKind::SocketOpened {
             role: SocketRole::Fresh,
             fd: 3,
+            cookie: None,
+        },
+        EventKind::SocketOpened {
+            role: SocketRole::Accepted,
+            fd: 4,
+            cookie: Some(0x1005),
+        },
+        EventKind::Kernel {
+            at_us: 1200,
+            word: KernelWord::StateChanged {
+                old: "TCP_CLOSE".into(),
+                new: "TCP_SYN_SENT".into(),
+            },
+        },
+        EventKind::Kernel {
+            at_us: 1201,
+            word: KernelWord::ResetSent {
+                reason: "TCP_ABORT_ON_CLOSE".into(),
+                state: Some("TCP_CLOSE".into()),
+            },
+        },
+        EventKind::Kernel {
+            at_us: 1202,
+            word: KernelWord::ResetReceived { reason: None },
+        },
+        EventKind::Kernel {
+            at_us: 1203,
+            word: KernelWord::Retransmitted {
+                state: Some("TCP_SYN_SENT".into()),
+            },
+        },
+        EventKind::Kernel {
+            at_us: 1204,
+            word: KernelWord::SynAckRetransmitted,
+        },
+        EventKind::Kernel {
+            at_us: 1205,
+            word: KernelWord::Dropped {
+                reason: "TCP_LISTEN_OVERFLOW".into(),
+            },
+        },
+        EventKind::Kernel {
+            at_us: 1206,
+            word: KernelWord::Probe(Probe {
+                cwnd: 10,
+                ssthresh: 2_147_483_647,
+                srtt_us: 21,
+                snd_wnd: 65536,
+                rcv_wnd: 65483,
+                snd_nxt: 1,
+                snd_una: 1,
+                data_len: 17,
+            }),
+        },
+        EventKind::Kernel {
+            at_us: 1207,
+            word: KernelWord::Destroyed,
         },
         EventKind::SocketUpdated {
             role: SocketRole::Listener,
@@ -328,6 +385,42 @@ fn pinned_encodings_still_decode() {
                 n: 5,
                 data: b"Greet".to_vec()
             }
+        }
+    );
+
+    let said = r#"{"seq":4,"t_us":90,"actor":"kernel","socket":2,"kind":"kernel",
+        "at_us":80,"word":{"what":"reset_sent","reason":"TCP_ABORT_ON_CLOSE","state":"TCP_CLOSE"}}"#;
+    let ev: Event = serde_json::from_str(said).expect("a kernel event");
+    assert_eq!(
+        ev.kind,
+        EventKind::Kernel {
+            at_us: 80,
+            word: KernelWord::ResetSent {
+                reason: "TCP_ABORT_ON_CLOSE".into(),
+                state: Some("TCP_CLOSE".into())
+            }
+        }
+    );
+    let probe = r#"{"seq":5,"t_us":91,"actor":"kernel","socket":2,"kind":"kernel","at_us":81,
+        "word":{"what":"probe","cwnd":10,"ssthresh":2147483647,"srtt_us":21,"snd_wnd":65536,
+        "rcv_wnd":65483,"snd_nxt":1,"snd_una":1,"data_len":17}}"#;
+    let ev: Event = serde_json::from_str(probe).expect("a probe event");
+    assert!(matches!(
+        ev.kind,
+        EventKind::Kernel {
+            word: KernelWord::Probe(Probe { cwnd: 10, .. }),
+            ..
+        }
+    ));
+    let opened = r#"{"seq":6,"t_us":92,"actor":"server","socket":3,"kind":"socket_opened",
+        "role":"accepted","fd":5,"cookie":4101}"#;
+    let ev: Event = serde_json::from_str(opened).expect("an opened socket with its cookie");
+    assert_eq!(
+        ev.kind,
+        EventKind::SocketOpened {
+            role: SocketRole::Accepted,
+            fd: 5,
+            cookie: Some(4101)
         }
     );
 

@@ -139,10 +139,6 @@ impl Feed {
         self.publish(Item::Session(session));
     }
 
-    /// When the current session's clock read zero.
-    pub fn started(&self) -> Instant {
-        self.lock().started
-    }
 
     /// Appends an event to session `session`'s stream, and says whether the
     /// history has room for more. Events of a session that has since been
@@ -249,6 +245,13 @@ impl Feed {
     /// Tells every viewer how many watch.
     pub fn announce_viewers(&self, count: u32) {
         let _ = self.live.send(Item::Viewers(count));
+    }
+
+    /// When session `session`'s clock read 0, if it is the current one:
+    /// what the kernel's tracepoints time (`CLOCK_MONOTONIC`) is measured from.
+    pub fn started(&self, session: u64) -> Option<Instant> {
+        let state = self.lock();
+        (state.session.id == session).then_some(state.started)
     }
 
     /// The current session.

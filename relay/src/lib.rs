@@ -32,3 +32,4 @@ pub mod sandbox;
 pub mod scenario;
 pub mod session;
 mod sync;
+pub mod tracepoints;

@@ -5,6 +5,7 @@ use std::{
     io::IsTerminal,
     net::{IpAddr, Ipv4Addr, SocketAddr},
     process::ExitCode,
+    sync::Arc,
 };
 
 use anyhow::{anyhow, Context, Result};
@@ -19,6 +20,7 @@ use tcpstep_relay::{
     hub::{self, OriginPolicy, TRUNK_PORT, WS_PATH},
     pair::{self, ClientConfig, Server, ServerConfig, Stdout},
     record, sandbox,
+    tracepoints::{self, KernelTrace},
 };
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -373,6 +375,24 @@ fn serve(args: ServeArgs) -> Result<()> {
         );
         println!("sandbox: {}", sandbox::status().reason);
         println!("capture: {}", capture.reason);
+        // The kernel's own account of every session's sockets, read here,
+        // once per relay, in a private trace instance removed at the end.
+        let (kernel, _follower) = match KernelTrace::start() {
+            Ok(trace) => {
+                let trace = Arc::new(trace);
+                let follower = tracepoints::follow(trace.clone(), host.feed())
+                    .context("cannot follow the sessions for the kernel's tracepoints")?;
+                println!(
+                    "kernel tracepoints: on, in {}",
+                    trace.instance().display()
+                );
+                (Some(trace), Some(follower))
+            }
+            Err(reason) => {
+                println!("kernel tracepoints: off: {reason}");
+                (None, None)
+            }
+        };
         if !args.bind.is_loopback() {
             println!(
                 "warning: listening on {}: other machines can drive this relay",
@@ -391,7 +411,17 @@ fn serve(args: ServeArgs) -> Result<()> {
         println!("stopping: closing the session's sockets");
         tokio::task::spawn_blocking(move || host.shutdown())
             .await
-            .context("the session's shutdown failed")
+            .context("the session's shutdown failed")?;
+        if let Some(trace) = kernel {
+            let left_out = trace.left_out();
+            tracing::info!(
+                "kernel tracepoints left out: {} about no socket, {} about sockets of no session, {} lost",
+                left_out.no_socket,
+                left_out.unclaimed,
+                left_out.lost
+            );
+        }
+        Ok(())
     })
 }
 

@@ -1011,3 +1011,83 @@ async fn a_dropped_segment_and_its_retransmission_on_the_ladder() {
     .await
     .expect("the browser thread");
 }
+
+/// The kernel's own account on the page: with the relay reading the
+/// tracepoints (as `relay serve` does), the classic exchange's RST arrow
+/// carries the kernel's reason, the sockets' cards show the handshake's
+/// SYN-SENT and SYN-RECEIVED, the findings name the kernel as their
+/// source, and the page stays accessible with all of it shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the page served, chromedriver, axe-core and tracefs: cargo xtask test runs it"]
+async fn the_kernels_own_words_on_the_page() {
+    let trace = match tcpstep_relay::tracepoints::KernelTrace::start() {
+        Ok(trace) => std::sync::Arc::new(trace),
+        Err(reason) => {
+            let required = std::env::var("TCPSTEP_REQUIRE_TRACEFS").is_ok_and(|v| v.trim() == "1");
+            assert!(!required, "TCPSTEP_REQUIRE_TRACEFS=1, but: {reason}");
+            eprintln!("SKIPPED: the kernel's words on the page, as {reason}");
+            return;
+        }
+    };
+    let axe = support::axe::script();
+    let (relay, url) = relay_for_the_page().await;
+    let feed = relay.host.feed().clone();
+    let _follower = tcpstep_relay::tracepoints::follow(trace, &feed).expect("follow");
+
+    tokio::task::spawn_blocking(move || {
+        let browser = Browser::start();
+        browser.goto(&url);
+        browser.wait_for("the page to connect", |b| b.text(".link") == "Live");
+        press_step_until(&browser, "the relay says the exchange is over", |_| {
+            classic_exchange_done(&feed.events())
+        });
+        browser.wait_for("the RST's badge: the kernel's reason", |b| {
+            b.texts(".seg.rst .kernel-reason")
+                .iter()
+                .any(|t| t.trim() == "TCP_ABORT_ON_CLOSE")
+        });
+        let sockets = browser.texts(".socket");
+        let card = |role: &str| {
+            sockets
+                .iter()
+                .find(|s| s.contains(role))
+                .unwrap_or_else(|| panic!("a {role} card in {sockets:?}"))
+                .clone()
+        };
+        let handshake = "SYN-SENT (Linux: SYN_SENT) → ESTABLISHED";
+        let seen = std::time::Instant::now();
+        while !browser
+            .texts(".socket .path")
+            .iter()
+            .any(|p| p.contains(handshake))
+        {
+            assert!(
+                seen.elapsed() < std::time::Duration::from_secs(20),
+                "no card shows {handshake}: {:?}",
+                browser.texts(".socket")
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let accepted = card("connection socket (from accept)");
+        assert!(
+            accepted.contains("SYN-RECEIVED (Linux: SYN_RECV) → ESTABLISHED"),
+            "{accepted}"
+        );
+        assert!(accepted.contains("TCP_ABORT_ON_CLOSE"), "{accepted}");
+        assert!(
+            accepted.contains("unread"),
+            "the reason's plain words: {accepted}"
+        );
+        let findings = browser.text(".expert");
+        assert!(
+            findings.contains("reset, in the kernel's words")
+                && findings.contains("from the kernel's tracepoints"),
+            "{findings}"
+        );
+        support::axe::assert_accessible(&browser, &axe, "with the kernel's words shown");
+        browser.prefer_color_scheme("dark");
+        support::axe::assert_accessible(&browser, &axe, "with the kernel's words, dark");
+    })
+    .await
+    .expect("the browser thread");
+}

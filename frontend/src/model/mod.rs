@@ -9,6 +9,8 @@
 mod expert;
 mod explain;
 pub mod export;
+pub mod kernel;
+mod kernel_rules;
 pub mod ladder;
 pub mod numbers;
 pub mod predict;
@@ -21,6 +23,7 @@ pub mod words;
 
 pub use expert::{examine, examine_all, Finding, Severity, RULES};
 pub use explain::{explain, explain_all, Note};
+pub use kernel_rules::KERNEL_RULES;
 pub use python::python_line;
 pub use step::{shown_step, Happening, Step, What};
 pub use stream::{latest_streams, streams, Chunk, Selected, Stream};

@@ -368,7 +368,7 @@ impl Walk<'_> {
             EventKind::Printed { line } => {
                 (What::Printed, format!("{} prints: {line}", capital(&who)))
             }
-            EventKind::SocketOpened { role, fd } => {
+            EventKind::SocketOpened { role, fd, .. } => {
                 let from = match role {
                     SocketRole::Accepted => " for the connection accept() returns",
                     _ => "",
@@ -421,6 +421,17 @@ impl Walk<'_> {
                 What::Ended,
                 format!("The session ended on its own: {reason}. Reset to start a new one."),
             ),
+            EventKind::Kernel { word, at_us } => {
+                let socket = capital(&self.socket_words(e.socket));
+                let text = super::kernel::said_text(word)?;
+                // The relay may learn a word after the fact (once it knows
+                // whose socket it was): the kernel's own time says when.
+                let when = format!("{:.3} ms", *at_us as f64 / 1000.0);
+                (
+                    What::State,
+                    format!("At {when} into the session, the kernel says: {socket}: {text}"),
+                )
+            }
             // Each turn of recv_all / send_all is its call's return, said above.
             EventKind::RecvIteration { .. }
             | EventKind::SendIteration { .. }
