@@ -7,7 +7,7 @@
 //! They need root (tracefs): with `TCPSTEP_REQUIRE_TRACEFS=1` (as `cargo
 //! xtask test` sets it) a relay that cannot read the tracepoints fails them.
 
-#[allow(dead_code)] // this binary uses only the capture check
+#[allow(dead_code)] // this binary uses only the sandbox and the capture check
 mod support;
 
 use std::{
@@ -23,10 +23,7 @@ use tcpstep_frontend::model::{
     kernel::{reason_words, Source},
     step, View, KERNEL_RULES,
 };
-use tcpstep_relay::{
-    capture,
-    tracepoints::{played, KernelTrace},
-};
+use tcpstep_relay::tracepoints::{played, KernelTrace};
 
 const REQUIRE_TRACEFS: &str = "TCPSTEP_REQUIRE_TRACEFS";
 
@@ -62,7 +59,7 @@ fn recorded(trace: &Arc<KernelTrace>, preset: &str) -> Vec<Event> {
     played::play(
         Some(trace),
         scenario,
-        capture::status().enabled,
+        support::sandboxed().enabled,
         Duration::from_secs(180),
     )
     .unwrap_or_else(|e| panic!("{preset}: {e}"))

@@ -201,6 +201,13 @@ pub fn reason_words(reason: &str) -> Option<&'static str> {
              it and answers with an ACK that says where the connection stands (a challenge \
              ACK, RFC 5961 §4)."
         }
+        "TCP_FLAGS" => {
+            "The segment's flags did not fit the state of the connection it arrived for (the \
+             kernel checks them in tcp_validate_incoming and tcp_rcv_state_process: for \
+             instance, a segment of an established connection without the ACK flag, or one \
+             arriving as the connection is being torn down). The kernel throws it away \
+             without an answer."
+        }
         "TCP_OLD_SEQUENCE" => {
             "The segment's sequence number is one the receiver has already acknowledged: here, \
              the sender's zero-window probes, which repeat an old byte only to make the \

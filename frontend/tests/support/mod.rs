@@ -41,7 +41,8 @@ pub fn recorded() -> &'static [Recording] {
 /// Runs this process's sessions as `relay record` runs them: each in a
 /// sandbox of its own (the presets that take the wire in hand need one).
 /// Says whether they can capture there.
-fn sandboxed() -> protocol::CaptureStatus {
+#[allow(dead_code)] // each test binary uses part of this module
+pub fn sandboxed() -> protocol::CaptureStatus {
     let sandbox = tcpstep_relay::sandbox::use_worker(relay_binary());
     assert!(
         sandbox.enabled,
