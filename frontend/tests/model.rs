@@ -516,6 +516,7 @@ fn rec_hello(rec: &tcpstep_relay::record::Recording) -> Hello {
         session: rec.session.clone(),
         sources: Vec::new(),
         ephemeral_ports: None,
+        room: None,
     }
 }
 

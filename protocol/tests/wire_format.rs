@@ -243,7 +243,24 @@ fn every_relay_message_round_trips() {
             text: "fn main() {}\n".into(),
         }],
         ephemeral_ports: Some(PortRange::LINUX_DEFAULT),
+        room: Some(RoomInfo {
+            id: RoomInfo::CLASS.into(),
+            drives: false,
+            presenter: true,
+            max_sessions: 16,
+            idle_end_s: 300,
+        }),
     }));
+    round_trip(&RelayMessage::Opened {
+        room: "k3v9q2m7x4bd".into(),
+    });
+    round_trip(&RelayMessage::Rooms {
+        rooms: vec![RoomSummary {
+            id: RoomInfo::CLASS.into(),
+            scenario: "classic".into(),
+            viewers: 2,
+        }],
+    });
     round_trip(&RelayMessage::Session(session()));
     round_trip(&RelayMessage::Resync { from_seq: 10 });
     round_trip(&RelayMessage::Viewers { count: 3 });
@@ -265,6 +282,10 @@ fn every_command_round_trips() {
     }
     round_trip(&Command::Play { interval_ms: 500 });
     round_trip(&Command::Pause);
+    round_trip(&Command::Open);
+    round_trip(&Command::Rooms {
+        ids: vec!["k3v9q2m7x4bd".into()],
+    });
     round_trip(&Command::Reset { scenario: None });
     for scenario in Scenario::presets() {
         round_trip(&Command::Reset {

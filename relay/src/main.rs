@@ -16,10 +16,10 @@ use protocol::{classic::DEFAULT_PORT, Scenario};
 use tcpstep_relay::{
     capture,
     feed::LIVE_BUFFER,
-    host::Host,
     hub::{self, OriginPolicy, TRUNK_PORT, WS_PATH},
     pair::{self, ClientConfig, Server, ServerConfig, Stdout},
     record,
+    rooms::{self, Room, Rooms, RoomsConfig},
 };
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -73,7 +73,41 @@ struct ServeArgs {
     #[arg(long, default_value = "classic", value_parser = Presets)]
     scenario: String,
     #[command(flatten)]
+    rooms: RoomArgs,
+    #[command(flatten)]
     options: ScenarioArgs,
+}
+
+/// The class session's presenter and the limits on sessions.
+#[derive(Debug, clap::Args)]
+struct RoomArgs {
+    /// Only viewers holding a secret key (printed as a link) step, play, pause and reset the class session; everyone else watches and may try it in a session of their own
+    #[arg(long)]
+    presenter: bool,
+    /// The most sessions at once, the class session included (each is a few threads and sockets; 16 suits 2 cores)
+    #[arg(long, value_name = "N", default_value_t = rooms::DEFAULT_MAX_SESSIONS, value_parser = clap::value_parser!(u32).range(1..))]
+    max_sessions: u32,
+    /// A private session nobody has watched for this many seconds ends by itself
+    #[arg(long, value_name = "SECONDS", default_value_t = rooms::DEFAULT_IDLE.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    private_idle: u64,
+}
+
+impl RoomArgs {
+    /// The rooms' settings, with a fresh presenter key if asked for one.
+    fn config(&self) -> Result<RoomsConfig> {
+        let presenter = match self.presenter {
+            true => Some(
+                rooms::secret::random_name(rooms::secret::KEY_LEN)
+                    .context("cannot make a presenter key (reading /dev/urandom)")?,
+            ),
+            false => None,
+        };
+        Ok(RoomsConfig {
+            max_sessions: self.max_sessions,
+            idle: std::time::Duration::from_secs(self.private_idle),
+            presenter,
+        })
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -318,8 +352,9 @@ fn serve(args: ServeArgs) -> Result<()> {
         let mut terminate = signal(SignalKind::terminate())?;
         let capture = capture::status();
         let scenario = args.options.apply(&args.scenario)?;
-        let host = Host::start(scenario, capture.clone(), LIVE_BUFFER)
+        let class = Room::start(scenario, capture.clone(), LIVE_BUFFER)
             .context("cannot start a session")?;
+        let rooms = Rooms::new(class, args.rooms.config()?);
         println!(
             "tcpstep relay {} (protocol {})",
             env!("CARGO_PKG_VERSION"),
@@ -330,6 +365,17 @@ fn serve(args: ServeArgs) -> Result<()> {
             "open the visualiser at http://127.0.0.1:{TRUNK_PORT}/ (`cargo xtask dev` serves it)"
         );
         println!("capture: {}", capture.reason);
+        if let Some(key) = &rooms.config().presenter {
+            println!(
+                "presenter link (keep it to yourself: whoever opens it steps the class session): \
+                 http://127.0.0.1:{TRUNK_PORT}/?key={key}"
+            );
+        }
+        println!(
+            "sessions: at most {} at once; a private one nobody watches ends after {} s",
+            rooms.config().max_sessions,
+            rooms.config().idle.as_secs()
+        );
         if !args.bind.is_loopback() {
             println!(
                 "warning: listening on {}: other machines can drive this relay",
@@ -344,9 +390,9 @@ fn serve(args: ServeArgs) -> Result<()> {
             }
         };
         // Returns once every viewer has had its close frame (or the hub's patience ran out).
-        hub::run(listener, host.clone(), origins, shutdown).await;
-        println!("stopping: closing the session's sockets");
-        tokio::task::spawn_blocking(move || host.shutdown())
+        hub::run(listener, rooms.clone(), origins, shutdown).await;
+        println!("stopping: closing the sessions' sockets");
+        tokio::task::spawn_blocking(move || rooms.shutdown())
             .await
             .context("the session's shutdown failed")
     })

@@ -114,6 +114,12 @@ pub struct Model {
     pub selected: Option<u64>,
     /// How many viewers watch the relay's session (this page included).
     pub viewers: Option<u32>,
+    /// The sessions this page may join, as the relay last listed them
+    /// (the class session first).
+    pub rooms: Vec<protocol::RoomSummary>,
+    /// A private session the relay just started at this page's asking: the
+    /// page goes there.
+    pub opened: Option<String>,
 }
 
 impl Default for Model {
@@ -132,6 +138,8 @@ impl Default for Model {
             scrubbed: None,
             selected: None,
             viewers: None,
+            rooms: Vec::new(),
+            opened: None,
         }
     }
 }
@@ -300,6 +308,8 @@ impl Model {
             RelayMessage::Resync { .. } => {}
             RelayMessage::Error { message } => self.notice = Some(message),
             RelayMessage::Viewers { count } => self.viewers = Some(count),
+            RelayMessage::Opened { room } => self.opened = Some(room),
+            RelayMessage::Rooms { rooms } => self.rooms = rooms,
         }
     }
 
