@@ -18,7 +18,8 @@ use yew::prelude::*;
 use crate::{
     components::{
         controls::Controls, expert::ExpertPanel, inspector::Inspector, ladder::Ladder,
-        predict::Predict, recv_all::RecvAllPanel, sockets::SocketsBoard, source::SourcePanel,
+        predict::Predict, recv_all::RecvAllPanel, rooms::SessionBar, sockets::SocketsBoard,
+        source::SourcePanel,
         status::StatusBar, stream::StreamPanel, tcp_states::TcpStates, terminal::Terminal,
         timeline::Timeline,
     },
@@ -26,6 +27,10 @@ use crate::{
     relay_link::RelayLink,
     url::{trace_name, trace_url, Params},
 };
+
+/// How often the page asks the relay which of its sessions run, and how
+/// many watch each.
+const ROOMS_EVERY_MS: u32 = 10_000;
 
 /// The model as the page holds it: one model, changed in place by each
 /// action, and a version that counts the changes. (Copying the model per
@@ -160,7 +165,7 @@ pub fn App() -> Html {
     {
         let link = link.clone();
         let dispatcher = state.dispatcher();
-        let url = params.relay.clone();
+        let url = params.socket_url();
         let trace = params.trace.clone();
         use_effect_with((), move |_| {
             match trace {
@@ -231,6 +236,52 @@ pub fn App() -> Html {
             }
         });
     }
+
+    // The sessions this page can join: asked for once the relay has said
+    // hello, and again now and then, for how many watch each.
+    {
+        let send = send.clone();
+        let room = model
+            .hello
+            .as_ref()
+            .and_then(|h| h.room.as_ref())
+            .map(|r| r.id.clone());
+        use_effect_with(room, move |room| {
+            let ask = move || {
+                send.emit(Command::Rooms {
+                    ids: crate::known_sessions::known(),
+                })
+            };
+            let every = room.as_ref().map(|room| {
+                if room != protocol::RoomInfo::CLASS {
+                    crate::known_sessions::remember(room);
+                }
+                ask();
+                gloo_timers::callback::Interval::new(ROOMS_EVERY_MS, ask)
+            });
+            move || drop(every)
+        });
+    }
+    // Sessions that have ended are forgotten.
+    use_effect_with(model.rooms.clone(), |rooms| {
+        if !rooms.is_empty() {
+            let ids: Vec<String> = rooms.iter().map(|r| r.id.clone()).collect();
+            crate::known_sessions::keep_only(&ids);
+        }
+    });
+    // A session of one's own, just started: go there.
+    use_effect_with(model.opened.clone(), |opened| {
+        if let (Some(id), Some(window)) = (opened, web_sys::window()) {
+            crate::known_sessions::remember(id);
+            let location = window.location();
+            let search = location.search().unwrap_or_default();
+            let path = location.pathname().unwrap_or_default();
+            let _ = location.assign(&format!(
+                "{path}{}",
+                crate::url::with_session(&search, Some(id))
+            ));
+        }
+    });
 
     // `step=N` in the URL opens that moment, once the session has reached
     // it (with `trace=`, once the trace is open).
@@ -317,8 +368,24 @@ pub fn App() -> Html {
         let predicting = predicting.clone();
         Callback::from(move |on| predicting.set(on))
     };
+    let on_open = {
+        let send = send.clone();
+        Callback::from(move |()| send.emit(Command::Open))
+    };
+    let (room, rooms) = {
+        let model = snapshot.get();
+        let room = model.hello.as_ref().and_then(|h| h.room.clone());
+        (room, model.rooms.clone())
+    };
     let status = match &params.trace {
-        None => html! { <StatusBar model={snapshot.clone()} {on_dismiss} /> },
+        None => html! {
+            <>
+                <StatusBar model={snapshot.clone()} {on_dismiss} />
+                if !params.embed {
+                    <SessionBar {room} {rooms} {on_open} />
+                }
+            </>
+        },
         Some(_) => trace_status(&snapshot, on_dismiss),
     };
     // Stepping a relay's programs; a trace is stepped on the timeline.

@@ -13,6 +13,10 @@
 //!   record` writes them) instead of connecting to a relay. Only a file
 //!   served beside the page (the same origin) is opened: a path such as
 //!   `traces/classic.jsonl`, or a full URL on this page's origin;
+//! - `session=ID`: a private session of the relay (the class session
+//!   without it); the link opens the same session for whoever has it;
+//! - `key=KEY`: the presenter's key, which lets this page drive the class
+//!   session of a relay started with `--presenter`;
 //! - `embed=1`: a compact page for an iframe in a course page: the ladder,
 //!   the sockets, the step controls and what happened, the other panels
 //!   hidden. With `trace=`, a static `trunk build` plus trace files is a
@@ -30,6 +34,10 @@ pub struct Params {
     /// `trace=` as given: check it with [`trace_url`] before fetching.
     pub trace: Option<String>,
     pub embed: bool,
+    /// `session=`: a private session's id; `None` is the class session.
+    pub session: Option<String>,
+    /// `key=`: the presenter's key.
+    pub key: Option<String>,
 }
 
 /// The play interval when the URL names none.
@@ -68,8 +76,59 @@ impl Params {
             predict: on("predict"),
             trace: get("trace").filter(|t| !t.trim().is_empty()),
             embed: on("embed"),
+            session: get("session").filter(|s| !s.is_empty()),
+            key: get("key").filter(|k| !k.is_empty()),
         }
     }
+
+    /// The WebSocket to open: the relay's, with the session and key the
+    /// page was given (the relay serves each session at `/ws?session=ID`).
+    pub fn socket_url(&self) -> String {
+        let mut url = self.relay.clone();
+        for (name, value) in [("session", &self.session), ("key", &self.key)] {
+            if let Some(value) = value {
+                let joiner = if url.contains('?') { '&' } else { '?' };
+                url = format!("{url}{joiner}{name}={}", encode(value));
+            }
+        }
+        url
+    }
+}
+
+/// `search` for the page of session `session` (`None`: the class
+/// session): other parameters kept, but not the moment shown (`step`), nor
+/// the presenter's key, which must not travel in a link to someone's own
+/// session.
+pub fn with_session(search: &str, session: Option<&str>) -> String {
+    let mut pairs: Vec<String> = search
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| {
+            let name = p.split('=').next().unwrap_or_default();
+            !p.is_empty() && !matches!(name, "step" | "session" | "key")
+        })
+        .map(str::to_owned)
+        .collect();
+    if let Some(id) = session {
+        pairs.push(format!("session={}", encode(id)));
+    }
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
+    }
+}
+
+/// Percent-encoding of a query value: all but unreserved characters.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Where `trace=` points, if it is on the page's own `origin`
@@ -305,6 +364,36 @@ pub fn with_step(search: &str, step: Option<usize>) -> String {
         String::new()
     } else {
         format!("?{}", pairs.join("&"))
+    }
+}
+
+#[cfg(test)]
+mod session_tests {
+    use super::*;
+
+    #[test]
+    fn the_session_and_key_reach_the_websocket() {
+        let p = Params::parse("http://127.0.0.1:8080", "?session=k3v9q2m7x4bd&key=s%20cret");
+        assert_eq!(p.session.as_deref(), Some("k3v9q2m7x4bd"));
+        assert_eq!(
+            p.socket_url(),
+            "ws://127.0.0.1:8080/ws?session=k3v9q2m7x4bd&key=s%20cret"
+        );
+        let class = Params::parse("http://127.0.0.1:8080", "?session=");
+        assert_eq!(class.session, None);
+        assert_eq!(class.socket_url(), "ws://127.0.0.1:8080/ws");
+        let elsewhere = Params::parse("http://h:1", "?relay=ws%3A%2F%2Fr%3A9%2Fws%3Fx%3D1&session=ab");
+        assert_eq!(elsewhere.socket_url(), "ws://r:9/ws?x=1&session=ab");
+    }
+
+    #[test]
+    fn a_link_to_a_session_drops_the_key_and_the_moment() {
+        assert_eq!(
+            with_session("?key=k&step=4&predict=1", Some("ab")),
+            "?predict=1&session=ab"
+        );
+        assert_eq!(with_session("?session=ab&key=k", None), "");
+        assert_eq!(with_session("", Some("a b")), "?session=a%20b");
     }
 }
 

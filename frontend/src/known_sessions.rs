@@ -1,0 +1,64 @@
+//! The private sessions this browser started or opened, so that the page
+//! can offer them again: kept in the browser's local storage, never sent to
+//! anyone but the relay that runs them (which lists only ids it is asked
+//! about).
+
+/// Where the ids are kept, comma-separated.
+const KEY: &str = "tcpstep.sessions";
+
+/// The most ids kept: the latest ones.
+const MAX_KEPT: usize = 8;
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// The ids kept, latest last.
+pub fn known() -> Vec<String> {
+    storage()
+        .and_then(|s| s.get_item(KEY).ok().flatten())
+        .map(|text| parse(&text))
+        .unwrap_or_default()
+}
+
+/// Keeps `id` (as the latest).
+pub fn remember(id: &str) {
+    let mut ids = known();
+    ids.retain(|known| known != id);
+    ids.push(id.to_owned());
+    store(&ids);
+}
+
+/// Keeps only the ids in `running`: the others have ended.
+pub fn keep_only(running: &[String]) {
+    let mut ids = known();
+    ids.retain(|id| running.contains(id));
+    store(&ids);
+}
+
+fn store(ids: &[String]) {
+    let start = ids.len().saturating_sub(MAX_KEPT);
+    if let Some(storage) = storage() {
+        let _ = storage.set_item(KEY, &ids[start..].join(","));
+    }
+}
+
+/// The ids in stored text; anything that is not an id's letters is dropped.
+fn parse(text: &str) -> Vec<String> {
+    text.split(',')
+        .filter(|id| !id.is_empty() && id.len() <= 32)
+        .filter(|id| id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_ids_are_read_back() {
+        assert_eq!(
+            super::parse("k3v9q2m7x4bd,,<x>,ab_2"),
+            ["k3v9q2m7x4bd", "ab_2"]
+        );
+    }
+}
