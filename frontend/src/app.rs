@@ -19,9 +19,8 @@ use crate::{
     components::{
         controls::Controls, expert::ExpertPanel, inspector::Inspector, ladder::Ladder,
         predict::Predict, recv_all::RecvAllPanel, rooms::SessionBar, sockets::SocketsBoard,
-        source::SourcePanel,
-        status::StatusBar, stream::StreamPanel, tcp_states::TcpStates, terminal::Terminal,
-        timeline::Timeline,
+        source::SourcePanel, status::StatusBar, stream::StreamPanel, tcp_states::TcpStates,
+        terminal::Terminal, timeline::Timeline,
     },
     model::{Action, Model, Source},
     relay_link::RelayLink,

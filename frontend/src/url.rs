@@ -373,7 +373,10 @@ mod session_tests {
 
     #[test]
     fn the_session_and_key_reach_the_websocket() {
-        let p = Params::parse("http://127.0.0.1:8080", "?session=k3v9q2m7x4bd&key=s%20cret");
+        let p = Params::parse(
+            "http://127.0.0.1:8080",
+            "?session=k3v9q2m7x4bd&key=s%20cret",
+        );
         assert_eq!(p.session.as_deref(), Some("k3v9q2m7x4bd"));
         assert_eq!(
             p.socket_url(),
@@ -382,7 +385,10 @@ mod session_tests {
         let class = Params::parse("http://127.0.0.1:8080", "?session=");
         assert_eq!(class.session, None);
         assert_eq!(class.socket_url(), "ws://127.0.0.1:8080/ws");
-        let elsewhere = Params::parse("http://h:1", "?relay=ws%3A%2F%2Fr%3A9%2Fws%3Fx%3D1&session=ab");
+        let elsewhere = Params::parse(
+            "http://h:1",
+            "?relay=ws%3A%2F%2Fr%3A9%2Fws%3Fx%3D1&session=ab",
+        );
         assert_eq!(elsewhere.socket_url(), "ws://r:9/ws?x=1&session=ab");
     }
 
