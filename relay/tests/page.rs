@@ -1034,6 +1034,16 @@ async fn a_session_of_ones_own_is_shared_by_its_link() {
                 .contains(&format!("your own session {id}"))
         });
         let own = rooms.find(Some(&id)).expect("the relay runs it");
+        // Its downloads are its own.
+        let downloads = browser.run(
+            "return [...document.querySelectorAll('.downloads a')].map(a => a.getAttribute('href'));",
+            serde_json::json!([]),
+        );
+        let downloads: Vec<String> = serde_json::from_value(downloads).expect("links");
+        assert!(!downloads.is_empty());
+        for href in &downloads {
+            assert!(href.ends_with(&format!("?session={id}")), "{href}");
+        }
         // Step it: the server's first calls.
         press_step_until(&browser, "the server listens", |_| entered(&own) >= 4);
         browser.wait_for("the server's first line", |b| {

@@ -375,4 +375,13 @@ impl Model {
             url.to_owned()
         })
     }
+
+    /// What the relay's download paths take to name this page's session:
+    /// `?session=ID` in a private session, nothing in the class session.
+    pub fn download_query(&self) -> String {
+        match self.hello.as_ref().and_then(|h| h.room.as_ref()) {
+            Some(room) if !room.is_class() => format!("?session={}", room.id),
+            _ => String::new(),
+        }
+    }
 }
