@@ -18,7 +18,7 @@ pub const PCAP_PATH: &str = "/download/trace.pcap";
 pub(super) async fn jsonl(State(hub): State<Hub>, Query(aim): Query<Aim>) -> Response {
     let room = match find(&hub, &aim) {
         Ok(room) => room,
-        Err(refused) => return refused,
+        Err(why) => return not_found(why),
     };
     let session = room.feed().session();
     let body = record::json_lines(&room.hello(session.clone()), &room.feed().events());
@@ -33,7 +33,7 @@ pub(super) async fn jsonl(State(hub): State<Hub>, Query(aim): Query<Aim>) -> Res
 pub(super) async fn pcap(State(hub): State<Hub>, Query(aim): Query<Aim>) -> Response {
     let room = match find(&hub, &aim) {
         Ok(room) => room,
-        Err(refused) => return refused,
+        Err(why) => return not_found(why),
     };
     let session = room.feed().session().id;
     // Building the file takes the session's lock: not on the runtime's threads.
@@ -56,10 +56,10 @@ pub(super) async fn pcap(State(hub): State<Hub>, Query(aim): Query<Aim>) -> Resp
     }
 }
 
-fn find(hub: &Hub, aim: &Aim) -> Result<std::sync::Arc<Room>, Response> {
+fn find(hub: &Hub, aim: &Aim) -> Result<std::sync::Arc<Room>, String> {
     hub.rooms
         .find(aim.session.as_deref())
-        .map_err(|err| not_found(err.to_string()))
+        .map_err(|err| err.to_string())
 }
 
 fn file(content_type: &str, filename: &str, body: Vec<u8>) -> Response {
