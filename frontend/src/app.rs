@@ -268,17 +268,26 @@ pub fn App() -> Html {
             crate::known_sessions::keep_only(&ids);
         }
     });
-    // A session of one's own, just started: go there.
-    use_effect_with(model.opened.clone(), |opened| {
-        if let (Some(id), Some(window)) = (opened, web_sys::window()) {
-            crate::known_sessions::remember(id);
+    // Once a session this page opened runs, the URL only joins it.
+    let private_room = model
+        .hello
+        .as_ref()
+        .and_then(|h| h.room.as_ref())
+        .filter(|r| !r.is_class())
+        .map(|r| r.id.clone());
+    use_effect_with(private_room, |room| {
+        if let (Some(_), Some(window)) = (room, web_sys::window()) {
             let location = window.location();
             let search = location.search().unwrap_or_default();
-            let path = location.pathname().unwrap_or_default();
-            let _ = location.assign(&format!(
-                "{path}{}",
-                crate::url::with_session(&search, Some(id))
-            ));
+            let url = format!(
+                "{}{}",
+                location.pathname().unwrap_or_default(),
+                crate::url::without_open(&search)
+            );
+            if let Ok(history) = window.history() {
+                let _ =
+                    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+            }
         }
     });
 
@@ -367,9 +376,33 @@ pub fn App() -> Html {
         let predicting = predicting.clone();
         Callback::from(move |on| predicting.set(on))
     };
+    // A session of one's own: the page names it and goes there; the relay
+    // starts it on the first connection (`open=`), of the scenario shown.
     let on_open = {
-        let send = send.clone();
-        Callback::from(move |()| send.emit(Command::Open))
+        let dispatcher = state.dispatcher();
+        let scenario = snapshot
+            .get()
+            .session
+            .as_ref()
+            .map(|s| s.scenario.name.clone())
+            .unwrap_or_else(|| "classic".to_owned());
+        Callback::from(move |()| {
+            let (Some(id), Some(window)) = (crate::known_sessions::new_id(), web_sys::window())
+            else {
+                dispatcher.dispatch(Action::Garbled(
+                    "cannot make a session id: this browser offers no random source".into(),
+                ));
+                return;
+            };
+            crate::known_sessions::remember(&id);
+            let location = window.location();
+            let search = location.search().unwrap_or_default();
+            let path = location.pathname().unwrap_or_default();
+            let _ = location.assign(&format!(
+                "{path}{}",
+                crate::url::opening(&search, &id, &scenario)
+            ));
+        })
     };
     let (room, rooms) = {
         let model = snapshot.get();

@@ -13,6 +13,29 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
+/// The letters of a session's id, as the relay makes them
+/// (`relay/src/rooms/secret.rs`): lowercase, digits, no look-alikes.
+const ALPHABET: &[u8; 32] = b"23456789abcdefghjkmnpqrstuvwxyz_";
+
+/// Letters in an id: 60 bits.
+const ID_LEN: usize = 12;
+
+/// A new session id from the browser's cryptographic random source.
+pub fn new_id() -> Option<String> {
+    let mut bytes = [0u8; ID_LEN];
+    web_sys::window()?
+        .crypto()
+        .ok()?
+        .get_random_values_with_u8_array(&mut bytes)
+        .ok()?;
+    Some(
+        bytes
+            .iter()
+            .map(|b| char::from(ALPHABET[usize::from(b & 31)]))
+            .collect(),
+    )
+}
+
 /// The ids kept, latest last.
 pub fn known() -> Vec<String> {
     storage()

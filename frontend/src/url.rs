@@ -17,6 +17,11 @@
 //!   without it); the link opens the same session for whoever has it;
 //! - `key=KEY`: the presenter's key, which lets this page drive the class
 //!   session of a relay started with `--presenter`;
+//! - `open=SCENARIO` (with `session=ID`): start session ID, of that
+//!   scenario, if it does not run yet: how the page starts a session of
+//!   one's own (it names the session itself, so that a load balancer with
+//!   affinity on the id sends it to the relay that will hold it); taken out
+//!   of the URL once the session is open;
 //! - `embed=1`: a compact page for an iframe in a course page: the ladder,
 //!   the sockets, the step controls and what happened, the other panels
 //!   hidden. With `trace=`, a static `trunk build` plus trace files is a
@@ -38,6 +43,8 @@ pub struct Params {
     pub session: Option<String>,
     /// `key=`: the presenter's key.
     pub key: Option<String>,
+    /// `open=`: the scenario to start session `session` with, if it does not run.
+    pub open: Option<String>,
 }
 
 /// The play interval when the URL names none.
@@ -78,6 +85,7 @@ impl Params {
             embed: on("embed"),
             session: get("session").filter(|s| !s.is_empty()),
             key: get("key").filter(|k| !k.is_empty()),
+            open: get("open").filter(|o| !o.is_empty()),
         }
     }
 
@@ -85,7 +93,12 @@ impl Params {
     /// page was given (the relay serves each session at `/ws?session=ID`).
     pub fn socket_url(&self) -> String {
         let mut url = self.relay.clone();
-        for (name, value) in [("session", &self.session), ("key", &self.key)] {
+        let open = self.open.as_ref().filter(|_| self.session.is_some());
+        for (name, value) in [
+            ("session", self.session.as_ref()),
+            ("key", self.key.as_ref()),
+            ("open", open),
+        ] {
             if let Some(value) = value {
                 let joiner = if url.contains('?') { '&' } else { '?' };
                 url = format!("{url}{joiner}{name}={}", encode(value));
@@ -105,13 +118,38 @@ pub fn with_session(search: &str, session: Option<&str>) -> String {
         .split('&')
         .filter(|p| {
             let name = p.split('=').next().unwrap_or_default();
-            !p.is_empty() && !matches!(name, "step" | "session" | "key")
+            !p.is_empty() && !matches!(name, "step" | "session" | "key" | "open")
         })
         .map(str::to_owned)
         .collect();
     if let Some(id) = session {
         pairs.push(format!("session={}", encode(id)));
     }
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
+    }
+}
+
+/// `search` for starting a session of one's own, `id`, running `scenario`
+/// (as [`with_session`], with `open=SCENARIO`).
+pub fn opening(search: &str, id: &str, scenario: &str) -> String {
+    format!(
+        "{}&open={}",
+        with_session(search, Some(id)),
+        encode(scenario)
+    )
+}
+
+/// `search` without `open=`: once the session is open, the link that is
+/// passed on only joins it.
+pub fn without_open(search: &str) -> String {
+    let pairs: Vec<&str> = search
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty() && p.split('=').next() != Some("open"))
+        .collect();
     if pairs.is_empty() {
         String::new()
     } else {
@@ -400,6 +438,23 @@ mod session_tests {
         );
         assert_eq!(with_session("?session=ab&key=k", None), "");
         assert_eq!(with_session("", Some("a b")), "?session=a%20b");
+    }
+
+    #[test]
+    fn a_session_is_opened_by_its_url_and_the_link_then_only_joins() {
+        let search = opening("?key=k&predict=1", "k3v9q2m7x4bd", "half-close");
+        assert_eq!(search, "?predict=1&session=k3v9q2m7x4bd&open=half-close");
+        let p = Params::parse("http://h:1", &search);
+        assert_eq!(
+            p.socket_url(),
+            "ws://h:1/ws?session=k3v9q2m7x4bd&open=half-close"
+        );
+        assert_eq!(without_open(&search), "?predict=1&session=k3v9q2m7x4bd");
+        // Without a session, there is nothing to open.
+        assert_eq!(
+            Params::parse("http://h:1", "?open=classic").socket_url(),
+            "ws://h:1/ws"
+        );
     }
 }
 

@@ -1057,6 +1057,7 @@ async fn a_session_of_ones_own_is_shared_by_its_link() {
             .as_str()
             .expect("the page's address")
             .to_owned();
+        assert!(!link.contains("open="), "the link passed on only joins: {link}");
         let other = Browser::start();
         other.goto(&link);
         other.wait_for("the second browser to connect", |b| {

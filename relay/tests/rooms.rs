@@ -484,3 +484,45 @@ async fn a_polite_close_is_answered_in_every_session_state() {
     hello(&mut inside).await;
     close_is_answered(inside, "a private session").await;
 }
+
+/// A page names its new session itself (`?session=ID&open=SCENARIO`), so
+/// that a load balancer with affinity on the id sends it where it will run:
+/// the first connection starts it, later ones join it, and a malformed id
+/// or one past the limit is refused in words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_named_by_its_url_is_started_by_the_first_connection() {
+    let config = relay_config(2, Duration::from_secs(300), None);
+    let relay = Relay::start_rooms(Mode::Paused, LIVE_BUFFER, &[], config).await;
+    let id = "k3v9q2m7x4bd";
+    let mut first = Viewer::connect(&format!("{}&open=half-close", relay.url_of(id))).await;
+    let hello_first = hello(&mut first).await;
+    assert_eq!(room(&hello_first).id, id);
+    assert!(room(&hello_first).drives);
+    assert_eq!(hello_first.session.scenario.name, "half-close");
+    // The link without `open=` joins the same session; with it, too.
+    let mut second = Viewer::connect(&relay.url_of(id)).await;
+    assert_eq!(hello(&mut second).await.session, hello_first.session);
+    let mut third = Viewer::connect(&format!("{}&open=classic", relay.url_of(id))).await;
+    assert_eq!(hello(&mut third).await.session, hello_first.session);
+    first.release(SERVER).await;
+    second
+        .until(|e| e.actor == SERVER && matches!(e.kind, EventKind::CallEntered { .. }))
+        .await;
+    assert_eq!(relay.rooms.len(), 2);
+
+    // The limit (2: the class session and this one).
+    let mut over = Viewer::connect(&format!("{}&open=classic", relay.url_of("m7x4bdk3v9q2"))).await;
+    let why = next_error(&mut over).await;
+    assert!(why.contains("--max-sessions 2"), "{why}");
+    let (code, _) = close_frame(&mut over).await;
+    assert_eq!(u16::from(code), 4429);
+
+    // An id the relay would never make.
+    drop((first, second, third));
+    let mut bad = Viewer::connect(&format!("{}&open=classic", relay.url_of("SHORT"))).await;
+    let why = next_error(&mut bad).await;
+    assert!(why.contains("an id is 12 letters"), "{why}");
+    let (code, _) = close_frame(&mut bad).await;
+    assert_eq!(u16::from(code), 4429);
+    assert_eq!(relay.rooms.len(), 2);
+}

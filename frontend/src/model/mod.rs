@@ -117,9 +117,6 @@ pub struct Model {
     /// The sessions this page may join, as the relay last listed them
     /// (the class session first).
     pub rooms: Vec<protocol::RoomSummary>,
-    /// A private session the relay just started at this page's asking: the
-    /// page goes there.
-    pub opened: Option<String>,
 }
 
 impl Default for Model {
@@ -139,7 +136,6 @@ impl Default for Model {
             selected: None,
             viewers: None,
             rooms: Vec::new(),
-            opened: None,
         }
     }
 }
@@ -308,7 +304,8 @@ impl Model {
             RelayMessage::Resync { .. } => {}
             RelayMessage::Error { message } => self.notice = Some(message),
             RelayMessage::Viewers { count } => self.viewers = Some(count),
-            RelayMessage::Opened { room } => self.opened = Some(room),
+            // The page opens sessions by their URL (`open=`), not by command.
+            RelayMessage::Opened { .. } => {}
             RelayMessage::Rooms { rooms } => self.rooms = rooms,
         }
     }

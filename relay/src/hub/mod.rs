@@ -51,12 +51,15 @@ pub const WS_PATH: &str = "/ws";
 /// take their close frames and end.
 pub const CLOSE_PATIENCE: Duration = Duration::from_secs(2);
 
-/// Where a request is aimed: `?session=ID` (none: the class session) and
-/// the presenter's `?key=KEY`.
+/// Where a request is aimed: `?session=ID` (none: the class session), the
+/// presenter's `?key=KEY`, and `?open=SCENARIO` to start session `ID` (of
+/// that scenario: the class session's own if it has that name, else the
+/// preset) if it does not run yet.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
 pub(crate) struct Aim {
     pub session: Option<String>,
     pub key: Option<String>,
+    pub open: Option<String>,
 }
 
 /// What every route shares.

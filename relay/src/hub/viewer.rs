@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::{error::CapacityError, Error as WsError};
 use super::{shutdown::Shutdown, Aim};
 use crate::{
     feed::{Item, Subscription},
-    rooms::{Room, Rooms},
+    rooms::{Room, RoomError, Rooms},
 };
 
 /// How long a closing viewer's close frame is waited for.
@@ -29,18 +29,27 @@ mod code {
     pub const SIZE: u16 = 1009;
     /// No such session (4000-4999 are the application's own): HTTP's 404.
     pub const NO_SUCH_SESSION: u16 = 4404;
+    /// A session could not be started (the limit, a malformed id).
+    pub const CANNOT_OPEN: u16 = 4429;
 }
 
 /// Serves one viewer of the room `aim` names until it leaves, the
 /// connection fails or the hub stops.
 ///
-/// A room that does not exist (or has ended) is said in an `error` message
-/// and a close frame with code 4404 and the same words (shortened to fit),
-/// so a page can show why. From the hello on, the viewer gets a close frame
+/// With `?open=SCENARIO`, a session `ID` that does not run yet is started
+/// first. A room that does not exist (or has ended) is said in an `error`
+/// message and a close frame with code 4404 and the same words (shortened
+/// to fit), so a page can show why; one that cannot be started, with code
+/// 4429. From the hello on, the viewer gets a close frame
 /// wherever its task waits when the hub stops: sending the history, in the
 /// live loop, or waiting for a reset (see [`Viewer::run`]).
 pub async fn serve(ws: WebSocket, rooms: Arc<Rooms>, aim: Aim, shutdown: Shutdown) {
-    let found = rooms.find(aim.session.as_deref());
+    let found = match (rooms.find(aim.session.as_deref()), &aim.session, &aim.open) {
+        (Err(RoomError::NoSuchRoom(..)), Some(id), Some(scenario)) => {
+            open_at(rooms.clone(), id.clone(), scenario.clone()).await
+        }
+        (found, _, _) => found,
+    };
     let mut viewer = Viewer {
         ws,
         room: None,
@@ -54,7 +63,11 @@ pub async fn serve(ws: WebSocket, rooms: Arc<Rooms>, aim: Aim, shutdown: Shutdow
         Ok(room) => viewer.run(room).await,
         Err(err) => {
             let why = err.to_string();
-            let closing = Stop::Close(code::NO_SUCH_SESSION, why.clone());
+            let code = match err {
+                RoomError::NoSuchRoom(..) => code::NO_SUCH_SESSION,
+                _ => code::CANNOT_OPEN,
+            };
+            let closing = Stop::Close(code, why.clone());
             let _ = viewer.error(&why).await;
             viewer.close(closing).await
         }
@@ -62,6 +75,24 @@ pub async fn serve(ws: WebSocket, rooms: Arc<Rooms>, aim: Aim, shutdown: Shutdow
     if let Err(err) = result {
         tracing::info!("a viewer's connection failed: {err}");
     }
+}
+
+/// Starts the private room `id` running `scenario` (the class room's own
+/// scenario if it has that name, else the preset of that name, else the
+/// class room's), off the runtime's threads.
+async fn open_at(rooms: Arc<Rooms>, id: String, scenario: String) -> Result<Arc<Room>, RoomError> {
+    let started = tokio::task::spawn_blocking(move || {
+        let class = rooms.class().feed().session().scenario;
+        let scenario = match protocol::Scenario::preset(&scenario) {
+            _ if class.name == scenario => class,
+            Some(preset) => preset,
+            None => class,
+        };
+        rooms.open_at(&id, scenario)
+    });
+    started
+        .await
+        .unwrap_or_else(|err| Err(RoomError::Start(std::io::Error::other(err.to_string()))))
 }
 
 /// Why serving a viewer stopped before the viewer left.

@@ -86,6 +86,11 @@ pub enum RoomError {
     Full(u32, Wait),
     #[error("cannot start a session of your own: {0}")]
     Start(std::io::Error),
+    #[error(
+        "cannot start a session of your own under that id: an id is {0} letters and digits \
+         (lowercase, no 0, 1, i, l or o); the page makes one when you press the button"
+    )]
+    BadId(usize),
 }
 
 /// A duration as a person reads it: "5 min", "90 s".
@@ -172,11 +177,31 @@ impl Rooms {
         }
     }
 
-    /// Starts a private room running `scenario`, paused; its id and the
-    /// room. Refused past the limit. Blocks while the session starts.
+    /// Starts a private room running `scenario`, paused, under a new id;
+    /// the id and the room. Refused past the limit. Blocks while the
+    /// session starts.
     pub fn open(&self, scenario: protocol::Scenario) -> Result<(String, Arc<Room>), RoomError> {
+        let id = secret::random_name(secret::ID_LEN).map_err(RoomError::Start)?;
+        let room = self.open_at(&id, scenario)?;
+        Ok((id, room))
+    }
+
+    /// The private room `id`, started (running `scenario`, paused) if it
+    /// does not run yet: the page names a new session itself, so that a
+    /// load balancer with affinity on the id sends it to the relay that
+    /// will hold it (see the README, "Past one machine"). `id` must be
+    /// [`secret::ID_LEN`] letters of the ids' alphabet; the page draws them
+    /// from the browser's cryptographic random source. Refused past the
+    /// limit. Blocks while the session starts.
+    pub fn open_at(&self, id: &str, scenario: protocol::Scenario) -> Result<Arc<Room>, RoomError> {
+        if !secret::well_formed(id, secret::ID_LEN) {
+            return Err(RoomError::BadId(secret::ID_LEN));
+        }
         {
             let mut private = self.lock();
+            if let Some(room) = private.rooms.get(id).filter(|r| !r.ended()) {
+                return Ok(room.clone());
+            }
             // The class room counts too.
             let running = 1 + private.rooms.len() as u32 + private.starting;
             if running >= self.config.max_sessions {
@@ -187,13 +212,18 @@ impl Rooms {
             }
             private.starting += 1;
         }
-        let started = secret::random_name(secret::ID_LEN)
-            .and_then(|id| Ok((id, self.class.sibling(scenario)?)));
+        let started = self.class.sibling(scenario);
         let mut private = self.lock();
         private.starting -= 1;
-        let (id, room) = started.map_err(RoomError::Start)?;
-        private.rooms.insert(id.clone(), room.clone());
-        Ok((id, room))
+        let room = started.map_err(RoomError::Start)?;
+        // Two viewers opened the same new id at once: the first one's stands.
+        if let Some(first) = private.rooms.get(id).filter(|r| !r.ended()).cloned() {
+            drop(private);
+            room.shutdown();
+            return Ok(first);
+        }
+        private.rooms.insert(id.to_owned(), room.clone());
+        Ok(room)
     }
 
     /// What a viewer of `room` (at `id`) holding `key` learns of it.
