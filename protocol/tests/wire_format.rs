@@ -443,3 +443,35 @@ fn a_hello_with_or_without_the_port_range_decodes() {
     assert_eq!(PortRange::parse("60999 32768"), None);
     assert_eq!(PortRange::parse("1 2 3"), None);
 }
+
+/// The rooms' messages as a page and a relay write them: pinned, so that a
+/// page and a relay built apart still understand each other.
+#[test]
+fn the_rooms_messages_are_pinned() {
+    let open: Command = serde_json::from_str(r#"{"command":"open"}"#).expect("open");
+    assert_eq!(open, Command::Open);
+    let rooms: Command =
+        serde_json::from_str(r#"{"command":"rooms","ids":["k3v9q2m7x4bd"]}"#).expect("rooms");
+    assert_eq!(
+        rooms,
+        Command::Rooms {
+            ids: vec!["k3v9q2m7x4bd".into()]
+        }
+    );
+    let opened = serde_json::to_string(&RelayMessage::Opened {
+        room: "k3v9q2m7x4bd".into(),
+    })
+    .expect("encodes");
+    assert_eq!(opened, r#"{"type":"opened","room":"k3v9q2m7x4bd"}"#);
+    let info = RoomInfo {
+        id: RoomInfo::CLASS.into(),
+        drives: true,
+        presenter: false,
+        max_sessions: 16,
+        idle_end_s: 300,
+    };
+    assert_eq!(
+        serde_json::to_string(&info).expect("encodes"),
+        r#"{"id":"class","drives":true,"presenter":false,"max_sessions":16,"idle_end_s":300}"#
+    );
+}

@@ -25,6 +25,13 @@ fn room(hello: &Hello) -> &RoomInfo {
     hello.room.as_ref().expect("a live relay says which room")
 }
 
+/// Steps the server's next call once it is in line, and waits until it
+/// has entered the kernel.
+async fn step_server(v: &mut Viewer) {
+    v.waiting(SERVER).await;
+    v.release(SERVER).await;
+}
+
 /// The next `error` message's words (other messages are kept in `received`).
 async fn next_error(v: &mut Viewer) -> String {
     loop {
@@ -119,7 +126,7 @@ async fn a_session_that_does_not_exist_or_ended_is_said_so_and_the_relay_serves_
     close_frame(&mut late).await;
 
     // The class session, and its viewer, carry on.
-    v.release(SERVER).await;
+    step_server(&mut v).await;
     let mut again = Viewer::connect(&relay.url).await;
     assert!(room(&hello(&mut again).await).is_class());
 }
@@ -154,8 +161,8 @@ async fn more_sessions_than_the_limit_are_refused_naming_it() {
     // Each still works, and the viewer that was refused is still connected.
     let mut in_a = Viewer::connect(&relay.url_of(&a)).await;
     hello(&mut in_a).await;
-    in_a.release(SERVER).await;
-    v.release(SERVER).await;
+    step_server(&mut in_a).await;
+    step_server(&mut v).await;
     // The list names the class session and those asked about.
     v.send(&Command::Rooms {
         ids: vec![a.clone(), "nonexistent0".into(), b.clone()],
@@ -215,7 +222,7 @@ async fn only_the_presenter_drives_the_class_session() {
         .all(|e| !matches!(e.kind, EventKind::CallEntered { .. })));
 
     // The presenter steps, and every watcher sees it.
-    presenter.release(SERVER).await;
+    step_server(&mut presenter).await;
     watcher
         .until(|e| e.actor == SERVER && matches!(e.kind, EventKind::CallEntered { .. }))
         .await;
@@ -231,7 +238,7 @@ async fn only_the_presenter_drives_the_class_session() {
         hello_own.session.scenario,
         relay.host.feed().session().scenario
     );
-    own.release(SERVER).await;
+    step_server(&mut own).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,10 +257,10 @@ async fn two_private_sessions_are_independent() {
     assert_ne!(hello_a.session.server_addr, hello_b.session.server_addr);
 
     // Steps in A: its server listens; B has not moved.
-    in_a.release(SERVER).await; // socket
-    in_a.release(SERVER).await; // setsockopt
-    in_a.release(SERVER).await; // bind
-    in_a.release(SERVER).await; // listen
+    for _ in 0..4 {
+        // socket, setsockopt, bind, listen: each once it is in line.
+        step_server(&mut in_a).await;
+    }
     in_b.waiting(SERVER).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let b_entered = |events: &[protocol::Event]| {
@@ -267,7 +274,7 @@ async fn two_private_sessions_are_independent() {
     assert_eq!(b_entered(&relay.host.feed().events()), 0, "or the class");
 
     // B steps once; then A resets: B keeps its session and its event.
-    in_b.release(SERVER).await;
+    step_server(&mut in_b).await;
     let b_session = room_b.feed().session().id;
     in_a.send(&Command::Reset { scenario: None }).await;
     loop {
@@ -277,7 +284,7 @@ async fn two_private_sessions_are_independent() {
     }
     assert_eq!(room_b.feed().session().id, b_session, "A's reset reset B");
     assert_eq!(b_entered(&room_b.feed().events()), 1);
-    in_b.release(SERVER).await;
+    step_server(&mut in_b).await;
     assert_eq!(b_entered(&room_b.feed().events()), 2);
     // B's viewer never heard of A's session change.
     assert!(!in_b
@@ -324,7 +331,7 @@ async fn the_class_session_is_unchanged_for_old_clients() {
     assert_eq!(hello.session.id, 1);
     // Everyone steps it, as before; the count of viewers, as before.
     let mut other = Viewer::connect(&relay.url).await;
-    other.release(SERVER).await;
+    step_server(&mut other).await;
     v.until(|e| {
         e.actor == SERVER && matches!(e.kind, EventKind::CallEntered { call: Call::Socket })
     })
@@ -445,7 +452,8 @@ async fn a_polite_close_is_answered_in_every_session_state() {
     let mut driver = Viewer::connect(&relay.url).await;
     hello(&mut driver).await;
     for _ in 0..5 {
-        driver.release(SERVER).await; // socket, setsockopt, bind, listen, accept
+        // socket, setsockopt, bind, listen, accept: each once it is in line.
+        step_server(&mut driver).await;
     }
     driver
         .seen_or_until(|e| matches!(e.kind, EventKind::CallBlocked { call: Call::Accept }))
@@ -504,7 +512,7 @@ async fn a_session_named_by_its_url_is_started_by_the_first_connection() {
     assert_eq!(hello(&mut second).await.session, hello_first.session);
     let mut third = Viewer::connect(&format!("{}&open=classic", relay.url_of(id))).await;
     assert_eq!(hello(&mut third).await.session, hello_first.session);
-    first.release(SERVER).await;
+    step_server(&mut first).await;
     second
         .until(|e| e.actor == SERVER && matches!(e.kind, EventKind::CallEntered { .. }))
         .await;
@@ -525,4 +533,113 @@ async fn a_session_named_by_its_url_is_started_by_the_first_connection() {
     let (code, _) = close_frame(&mut bad).await;
     assert_eq!(u16::from(code), 4429);
     assert_eq!(relay.rooms.len(), 2);
+}
+
+/// `relay serve` with the rooms' options, as a person starts it: the
+/// presenter's link it prints drives the class session, the limit and the
+/// idle time are its own, and without `--presenter` no link is printed and
+/// everyone drives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_serve_prints_the_presenters_link_and_keeps_its_limits() {
+    use std::io::BufRead;
+    let start = |args: &[&str]| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_relay"))
+            .args(["serve", "--port", "0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start relay serve");
+        let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut banner = Vec::new();
+        loop {
+            let line = lines.next().expect("a banner line").expect("utf-8");
+            let last = line.starts_with("sessions:");
+            banner.push(line);
+            if last {
+                break;
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        (Killed(child), banner)
+    };
+    let (_relay, banner) = start(&["--presenter", "--max-sessions", "2", "--private-idle", "1"]);
+    let line = |prefix: &str| {
+        banner
+            .iter()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} in {banner:?}"))
+            .to_owned()
+    };
+    let url = line("viewers connect to ");
+    let link =
+        line("presenter link (keep it to yourself: whoever opens it steps the class session): ");
+    let key = link
+        .split_once("?key=")
+        .expect("a key in the link")
+        .1
+        .to_owned();
+    assert_eq!(key.len(), 24, "{link}");
+    assert_eq!(
+        line("sessions: "),
+        "at most 2 at once; a private one nobody watches ends after 1 s"
+    );
+
+    let mut presenter = Viewer::connect(&format!("{url}?key={key}")).await;
+    assert!(room(&hello(&mut presenter).await).drives);
+    let mut watcher = Viewer::connect(&url).await;
+    assert!(!room(&hello(&mut watcher).await).drives);
+    step_server(&mut presenter).await;
+
+    // One private session fits; it ends a second after its viewer leaves.
+    let id = open(&mut watcher).await.expect("a private session");
+    assert!(open(&mut watcher)
+        .await
+        .expect_err("over the limit")
+        .contains("--max-sessions 2"));
+    let mut inside = Viewer::connect(&format!("{url}?session={id}")).await;
+    hello(&mut inside).await;
+    drop(inside);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let id_again = loop {
+        // Once it has ended, there is room for another.
+        match open(&mut watcher).await {
+            Ok(id) => break id,
+            Err(_) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "the unwatched session never ended"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    assert_ne!(id_again, id);
+
+    // Without --presenter: no link, and everyone drives.
+    let (_plain, banner) = start(&[]);
+    assert!(
+        !banner.iter().any(|l| l.contains("presenter")),
+        "{banner:?}"
+    );
+    let url = banner
+        .iter()
+        .find_map(|l| l.strip_prefix("viewers connect to "))
+        .expect("the URL")
+        .to_owned();
+    let mut anyone = Viewer::connect(&url).await;
+    let info = room(&hello(&mut anyone).await).clone();
+    assert!(info.drives && !info.presenter);
+    assert_eq!(info.max_sessions, 16);
+    assert_eq!(info.idle_end_s, 300);
+}
+
+/// A child process killed when the test ends, however it ends.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
