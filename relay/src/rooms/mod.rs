@@ -100,7 +100,9 @@ pub struct Wait(pub Duration);
 impl std::fmt::Display for Wait {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = self.0.as_secs();
-        if s >= 60 && s % 60 == 0 {
+        if s == 0 {
+            write!(f, "{} ms", self.0.as_millis())
+        } else if s >= 60 && s % 60 == 0 {
             write!(f, "{} min", s / 60)
         } else {
             write!(f, "{s} s")
@@ -222,6 +224,7 @@ impl Rooms {
             room.shutdown();
             return Ok(first);
         }
+        room.unwatched_from_now();
         private.rooms.insert(id.to_owned(), room.clone());
         Ok(room)
     }

@@ -245,6 +245,16 @@ impl Room {
         Some(count)
     }
 
+    /// Starts the unwatched clock again: a room just opened is given its
+    /// whole idle time for its first viewer to arrive, however long its
+    /// session took to start.
+    pub(crate) fn unwatched_from_now(&self) {
+        let mut since = crate::sync::lock(&self.unwatched_since);
+        if self.viewers.load(Ordering::SeqCst) == 0 {
+            *since = Some(Instant::now());
+        }
+    }
+
     /// Counts a viewer out; how many watch now.
     pub(crate) fn leave(&self) -> u32 {
         let mut since = crate::sync::lock(&self.unwatched_since);
