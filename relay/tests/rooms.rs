@@ -643,3 +643,40 @@ impl Drop for Killed {
         let _ = self.0.wait();
     }
 }
+
+/// A connection that never says a word is let go after the relay's
+/// patience for a first byte, not kept (with its file descriptor) for ever;
+/// one that speaks in time is served as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_never_speaks_is_let_go() {
+    use tokio::io::AsyncReadExt;
+    let relay = Relay::start().await;
+    let addr = relay
+        .url
+        .trim_start_matches("ws://")
+        .trim_end_matches("/ws")
+        .to_owned();
+    let mut silent = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let connected = Instant::now();
+    let patience = tcpstep_relay::hub::FIRST_BYTE_PATIENCE;
+    // Meanwhile a viewer that speaks is served.
+    let mut v = Viewer::connect(&relay.url).await;
+    hello(&mut v).await;
+    let mut byte = [0; 1];
+    let read = tokio::time::timeout(patience + Duration::from_secs(5), silent.read(&mut byte))
+        .await
+        .expect("the silent connection is closed");
+    assert!(
+        matches!(read, Ok(0) | Err(_)),
+        "nothing is sent to it: {read:?}"
+    );
+    assert!(
+        connected.elapsed() >= patience - Duration::from_secs(1),
+        "closed after {:?}, before its patience ran out",
+        connected.elapsed()
+    );
+    // The viewer is still served.
+    step_server(&mut v).await;
+}

@@ -14,6 +14,7 @@
 //! events, a reset), and `run` waits for them.
 
 mod download;
+mod listener;
 mod origin;
 mod shutdown;
 mod viewer;
@@ -30,10 +31,10 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
     routing::get,
-    serve::ListenerExt,
     Router,
 };
 pub use download::{JSONL_PATH, PCAP_PATH};
+pub use listener::FIRST_BYTE_PATIENCE;
 pub use origin::{OriginPolicy, TRUNK_PORT};
 use protocol::MAX_COMMAND_BYTES;
 use shutdown::Trigger;
@@ -130,12 +131,7 @@ pub async fn run(
         viewers: Arc::new(Mutex::new(JoinSet::new())),
     };
     let app = router(hub.clone());
-    // Bounds what the kernel buffers for a viewer that stops reading; past
-    // it, that viewer's task waits, not the session.
-    let listener = listener.tap_io(|stream| {
-        let _ = socket2::SockRef::from(&*stream).set_send_buffer_size(VIEWER_SEND_BUFFER);
-        let _ = stream.set_nodelay(true);
-    });
+    let listener = listener::Viewers(listener);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async {
         let _ = stopped.await;
