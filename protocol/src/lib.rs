@@ -23,8 +23,11 @@
 //! 7. A relay runs a class session (`/ws`) and private sessions
 //!    (`/ws?session=ID`), each with its own viewers and events; the hello's
 //!    [`RoomInfo`] says which, and whether this viewer drives it.
-//!    [`Command::Open`] starts a private session ([`RelayMessage::Opened`]),
-//!    [`Command::Rooms`] asks which still run ([`RelayMessage::Rooms`]).
+//!    [`Command::Open`] starts a private session ([`RelayMessage::Opened`]);
+//!    so does connecting to `/ws?session=ID&open=SCENARIO` with a new id
+//!    (how the page does it, so that a load balancer with affinity on the
+//!    id sends the session where it will run). [`Command::Rooms`] asks which
+//!    still run ([`RelayMessage::Rooms`]).
 //!
 //! # Events
 //!
