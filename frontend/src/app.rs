@@ -414,7 +414,7 @@ pub fn App() -> Html {
             <>
                 <StatusBar model={snapshot.clone()} {on_dismiss} />
                 if !params.embed {
-                    <SessionBar {room} {rooms} {on_open} />
+                    <SessionBar {room} {rooms} {on_open} asked={params.session.clone()} />
                 }
             </>
         },

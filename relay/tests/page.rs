@@ -1089,6 +1089,23 @@ async fn a_session_of_ones_own_is_shared_by_its_link() {
         browser.wait_for("its own session listed", |b| {
             b.text(".room-list").contains(&format!("session {id}"))
         });
+        // A link to a session that does not run says so, and leads back.
+        let class_url = browser
+            .run("return location.href;", serde_json::json!([]))
+            .as_str()
+            .expect("the page's address")
+            .to_owned();
+        let sep = if class_url.contains('?') { '&' } else { '?' };
+        browser.goto(&format!("{class_url}{sep}session=m7x4bdk3v9q2"));
+        browser.wait_for("the relay's words", |b| {
+            b.text(".notice").contains("there is no session m7x4bdk3v9q2")
+        });
+        browser.click(".to-class");
+        browser.wait_for("the class session once more", |b| {
+            session_in_url(b).is_none()
+                && b.text(".link") == "Live"
+                && b.text(".rooms").contains("You are in the class session")
+        });
     })
     .await
     .expect("the browser thread");

@@ -16,6 +16,9 @@ pub struct Props {
     pub rooms: Vec<RoomSummary>,
     /// Asks the relay for a private session.
     pub on_open: Callback<()>,
+    /// The private session the page's URL asks for (`session=`), if any:
+    /// until the relay says hello, the way back is offered from there.
+    pub asked: Option<String>,
 }
 
 /// The page's address for session `id` (`None`: the class session).
@@ -44,7 +47,17 @@ fn name(id: &str) -> String {
 #[component]
 pub fn SessionBar(props: &Props) -> Html {
     let Some(room) = &props.room else {
-        return html! {};
+        // Not in a session (yet): one that has ended or never was, or the
+        // limit reached, is said in the notice; the way back is here.
+        return match &props.asked {
+            Some(id) => html! {
+                <section class="rooms" aria-label="Sessions">
+                    <p class="room-here">{ format!("Joining session {id}…") }</p>
+                    <a class="to-class" href={link(None)}>{ "Back to the class session" }</a>
+                </section>
+            },
+            None => html! {},
+        };
     };
     let here = if room.is_class() {
         "You are in the class session".to_owned()
