@@ -85,7 +85,13 @@ fn page_params() -> Params {
     let search = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
-    Params::parse(&page_origin(), &search)
+    let mut params = Params::parse(&page_origin(), &search);
+    // The presenter's key, taken out of the address bar once the relay had
+    // it, is kept for this tab.
+    if params.key.is_none() {
+        params.key = crate::known_sessions::presenter_key();
+    }
+    params
 }
 
 /// Opens the trace `trace=` names, through the same action as "Open
@@ -268,28 +274,35 @@ pub fn App() -> Html {
             crate::known_sessions::keep_only(&ids);
         }
     });
-    // Once a session this page opened runs, the URL only joins it.
-    let private_room = model
-        .hello
-        .as_ref()
-        .and_then(|h| h.room.as_ref())
-        .filter(|r| !r.is_class())
-        .map(|r| r.id.clone());
-    use_effect_with(private_room, |room| {
-        if let (Some(_), Some(window)) = (room, web_sys::window()) {
-            let location = window.location();
-            let search = location.search().unwrap_or_default();
-            let url = format!(
-                "{}{}",
-                location.pathname().unwrap_or_default(),
-                crate::url::without_open(&search)
-            );
-            if let Ok(history) = window.history() {
-                let _ =
-                    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+    // Once a session this page opened runs, the URL only joins it; once
+    // the relay has taken the presenter's key, the key leaves the URL (this
+    // tab keeps it), so a shared screen or a copied link does not show it.
+    let room = model.hello.as_ref().and_then(|h| h.room.clone());
+    {
+        let key = params.key.clone();
+        use_effect_with(room, move |room| {
+            let presenting = room.as_ref().is_some_and(|r| r.presenter && r.drives);
+            if let (true, Some(key)) = (presenting, &key) {
+                crate::known_sessions::keep_presenter_key(key);
             }
-        }
-    });
+            if let (Some(_), Some(window)) = (room, web_sys::window()) {
+                let location = window.location();
+                let search = location.search().unwrap_or_default();
+                let url = format!(
+                    "{}{}",
+                    location.pathname().unwrap_or_default(),
+                    crate::url::without_open(&search)
+                );
+                if let Ok(history) = window.history() {
+                    let _ = history.replace_state_with_url(
+                        &wasm_bindgen::JsValue::NULL,
+                        "",
+                        Some(&url),
+                    );
+                }
+            }
+        });
+    }
 
     // `step=N` in the URL opens that moment, once the session has reached
     // it (with `trace=`, once the trace is open).

@@ -1,7 +1,9 @@
 //! The private sessions this browser started or opened, so that the page
 //! can offer them again: kept in the browser's local storage, never sent to
 //! anyone but the relay that runs them (which lists only ids it is asked
-//! about).
+//! about). And the presenter's key, kept for this tab only, so that it
+//! leaves the address bar (where a shared screen or a copied link would
+//! show it) but not the presenter's page.
 
 /// Where the ids are kept, comma-separated.
 const KEY: &str = "tcpstep.sessions";
@@ -34,6 +36,29 @@ pub fn new_id() -> Option<String> {
             .map(|b| char::from(ALPHABET[usize::from(b & 31)]))
             .collect(),
     )
+}
+
+/// Where this tab keeps the presenter's key.
+const PRESENTER_KEY: &str = "tcpstep.presenter-key";
+
+fn tab_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}
+
+/// The presenter's key this tab was given, if any.
+pub fn presenter_key() -> Option<String> {
+    tab_storage()?
+        .get_item(PRESENTER_KEY)
+        .ok()
+        .flatten()
+        .filter(|k| !k.is_empty())
+}
+
+/// Keeps the presenter's key for this tab.
+pub fn keep_presenter_key(key: &str) {
+    if let Some(storage) = tab_storage() {
+        let _ = storage.set_item(PRESENTER_KEY, key);
+    }
 }
 
 /// The ids kept, latest last.

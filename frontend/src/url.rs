@@ -142,13 +142,14 @@ pub fn opening(search: &str, id: &str, scenario: &str) -> String {
     )
 }
 
-/// `search` without `open=`: once the session is open, the link that is
-/// passed on only joins it.
+/// `search` without `open=` (once the session is open, the link that is
+/// passed on only joins it) and without `key=` (once the relay has taken
+/// the presenter's key, the page keeps it out of sight).
 pub fn without_open(search: &str) -> String {
     let pairs: Vec<&str> = search
         .trim_start_matches('?')
         .split('&')
-        .filter(|p| !p.is_empty() && p.split('=').next() != Some("open"))
+        .filter(|p| !p.is_empty() && !matches!(p.split('=').next(), Some("open" | "key")))
         .collect();
     if pairs.is_empty() {
         String::new()
@@ -450,6 +451,7 @@ mod session_tests {
             "ws://h:1/ws?session=k3v9q2m7x4bd&open=half-close"
         );
         assert_eq!(without_open(&search), "?predict=1&session=k3v9q2m7x4bd");
+        assert_eq!(without_open("?key=k&step=3"), "?step=3");
         // Without a session, there is nothing to open.
         assert_eq!(
             Params::parse("http://h:1", "?open=classic").socket_url(),
