@@ -9,6 +9,7 @@ mod model;
 mod relay;
 mod sandbox;
 mod stats;
+mod viewers;
 
 use std::fmt::Write as _;
 
@@ -28,6 +29,15 @@ fn main() {
         "# tcpstep benchmarks\n\ncapture: {}\n",
         if capture.enabled { "on" } else { "off" }
     );
+
+    // Viewers connect and leave: upgrade and close in each session state.
+    let section = viewers_section(&rt, if quick { 20 } else { 200 });
+    print!("{section}");
+    report.push_str(&section);
+    // `--viewers`: only that (the rest takes minutes).
+    if std::env::args().any(|a| a == "--viewers") {
+        return;
+    }
 
     // 1. The classic exchange: plain pair against a played, captured, watched session.
     let n = if quick { 20 } else { 200 };
@@ -211,7 +221,7 @@ fn sandbox_section(capture: bool, quick: bool) -> String {
         let m = sandbox::many(&relay, capture, sessions, window);
         let rate = m.exchanges as f64 / m.window.as_secs_f64();
         let per = rate / sessions as f64;
-        let p50 = m.step_to_event.percentile(50.0);
+        let p50 = m.step_to_event.quantile(0.5);
         if sessions == 1 {
             (base_rate, base_p50) = (per, p50.as_secs_f64());
         }
@@ -221,7 +231,7 @@ fn sandbox_section(capture: bool, quick: bool) -> String {
             if sessions == 1 { " (baseline)" } else { "" },
             ratio(per, base_rate),
             human(p50),
-            human(m.step_to_event.percentile(99.0)),
+            human(m.step_to_event.quantile(0.99)),
             ratio(p50.as_secs_f64(), base_p50)
         );
     }
@@ -263,4 +273,33 @@ fn wire_section(relay: &std::path::Path, capture: bool, quick: bool) -> String {
         ratio(queued.median().as_secs_f64(), base.median().as_secs_f64()),
         ratio(queued_rate, base_rate)
     )
+}
+
+/// The "viewers connect and leave" table: for each session state, the
+/// median and p99 of a WebSocket upgrade and of a polite close's answer,
+/// against a bare TCP connect to the same relay in the same state.
+fn viewers_section(rt: &tokio::runtime::Runtime, n: usize) -> String {
+    let mut section = format!(
+        "## Viewers connect and leave ({n} of each per state, loopback)\n\n\
+         | session state | TCP connect (baseline) | upgrade median | p99 | ratio | close answered median | p99 | ratio |\n\
+         |---|---|---|---|---|---|---|---|\n"
+    );
+    for state in viewers::State::ALL {
+        let f = viewers::measure(rt, state, n);
+        let base = f.tcp_connect.median().as_secs_f64();
+        let _ = writeln!(
+            section,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            state.label(),
+            human(f.tcp_connect.median()),
+            human(f.upgrade.median()),
+            human(f.upgrade.quantile(0.99)),
+            ratio(f.upgrade.median().as_secs_f64(), base),
+            human(f.close.median()),
+            human(f.close.quantile(0.99)),
+            ratio(f.close.median().as_secs_f64(), base),
+        );
+    }
+    section.push('\n');
+    section
 }

@@ -29,14 +29,12 @@ impl Samples {
         v.get(v.len() / 2).copied().unwrap_or_default()
     }
 
-    /// The `p`th percentile (0 to 100), nearest rank.
-    pub fn percentile(&self, p: f64) -> Duration {
+    /// The `q` quantile (0.99: the p99), nearest rank.
+    pub fn quantile(&self, q: f64) -> Duration {
         let mut v = self.0.clone();
         v.sort();
-        let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
-        v.get(rank.saturating_sub(1).min(v.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
+        let rank = ((v.len() as f64 * q).ceil() as usize).clamp(1, v.len().max(1)) - 1;
+        v.get(rank).copied().unwrap_or_default()
     }
 
     pub fn len(&self) -> usize {

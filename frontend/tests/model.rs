@@ -517,6 +517,7 @@ fn rec_hello(rec: &tcpstep_relay::record::Recording) -> Hello {
         sources: Vec::new(),
         ephemeral_ports: None,
         sandbox: Default::default(),
+        room: None,
     }
 }
 

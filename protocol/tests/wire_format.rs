@@ -304,7 +304,24 @@ fn every_relay_message_round_trips() {
             enabled: true,
             reason: "each session in its own namespace".into(),
         },
+        room: Some(RoomInfo {
+            id: RoomInfo::CLASS.into(),
+            drives: false,
+            presenter: true,
+            max_sessions: 16,
+            idle_end_s: 300,
+        }),
     }));
+    round_trip(&RelayMessage::Opened {
+        room: "k3v9q2m7x4bd".into(),
+    });
+    round_trip(&RelayMessage::Rooms {
+        rooms: vec![RoomSummary {
+            id: RoomInfo::CLASS.into(),
+            scenario: "classic".into(),
+            viewers: 2,
+        }],
+    });
     round_trip(&RelayMessage::Session(session()));
     round_trip(&RelayMessage::Resync { from_seq: 10 });
     round_trip(&RelayMessage::Viewers { count: 3 });
@@ -326,6 +343,10 @@ fn every_command_round_trips() {
     }
     round_trip(&Command::Play { interval_ms: 500 });
     round_trip(&Command::Pause);
+    round_trip(&Command::Open);
+    round_trip(&Command::Rooms {
+        ids: vec!["k3v9q2m7x4bd".into()],
+    });
     round_trip(&Command::Reset { scenario: None });
     for scenario in Scenario::presets() {
         round_trip(&Command::Reset {
@@ -518,4 +539,36 @@ fn a_hello_with_or_without_the_port_range_decodes() {
     );
     assert_eq!(PortRange::parse("60999 32768"), None);
     assert_eq!(PortRange::parse("1 2 3"), None);
+}
+
+/// The rooms' messages as a page and a relay write them: pinned, so that a
+/// page and a relay built apart still understand each other.
+#[test]
+fn the_rooms_messages_are_pinned() {
+    let open: Command = serde_json::from_str(r#"{"command":"open"}"#).expect("open");
+    assert_eq!(open, Command::Open);
+    let rooms: Command =
+        serde_json::from_str(r#"{"command":"rooms","ids":["k3v9q2m7x4bd"]}"#).expect("rooms");
+    assert_eq!(
+        rooms,
+        Command::Rooms {
+            ids: vec!["k3v9q2m7x4bd".into()]
+        }
+    );
+    let opened = serde_json::to_string(&RelayMessage::Opened {
+        room: "k3v9q2m7x4bd".into(),
+    })
+    .expect("encodes");
+    assert_eq!(opened, r#"{"type":"opened","room":"k3v9q2m7x4bd"}"#);
+    let info = RoomInfo {
+        id: RoomInfo::CLASS.into(),
+        drives: true,
+        presenter: false,
+        max_sessions: 16,
+        idle_end_s: 300,
+    };
+    assert_eq!(
+        serde_json::to_string(&info).expect("encodes"),
+        r#"{"id":"class","drives":true,"presenter":false,"max_sessions":16,"idle_end_s":300}"#
+    );
 }

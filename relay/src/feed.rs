@@ -139,7 +139,6 @@ impl Feed {
         self.publish(Item::Session(session));
     }
 
-
     /// Appends an event to session `session`'s stream, and says whether the
     /// history has room for more. Events of a session that has since been
     /// reset (a program still winding down) are dropped.

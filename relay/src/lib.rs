@@ -16,8 +16,10 @@
 //! - [`capture`]: the real segments on `lo` (libpcap), parsed, and as pcap.
 //! - [`feed`]: the one ordered stream of a session's events, with history for
 //!   late viewers and a bounded live side for everyone.
-//! - [`host`]: the running session and the commands viewers send it.
-//! - [`hub`]: the WebSocket (and downloads) that viewers connect to.
+//! - [`rooms`]: the class session and the private ones, each a room with
+//!   its session, feed and viewers, and the commands viewers send it;
+//!   [`host`] says hello.
+//! - [`hub`]: the HTTP side (axum): each room's WebSocket and downloads.
 //! - [`record`]: a session played without a browser, as JSON lines and pcap.
 
 pub mod capture;
@@ -28,6 +30,7 @@ pub mod hub;
 pub mod netfilter;
 pub mod pair;
 pub mod record;
+pub mod rooms;
 pub mod sandbox;
 pub mod scenario;
 pub mod session;

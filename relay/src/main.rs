@@ -16,11 +16,12 @@ use clap::{
 use protocol::{classic::DEFAULT_PORT, Scenario};
 use tcpstep_relay::{
     feed::LIVE_BUFFER,
-    host::Host,
     hub::{self, OriginPolicy, TRUNK_PORT, WS_PATH},
     pair::{self, ClientConfig, Server, ServerConfig, Stdout},
-    record, sandbox,
-    tracepoints::{self, KernelTrace},
+    record,
+    rooms::{self, Room, Rooms, RoomsConfig},
+    sandbox,
+    tracepoints::KernelTrace,
 };
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -81,6 +82,8 @@ struct ServeArgs {
     #[arg(long, default_value = "classic", value_parser = Presets)]
     scenario: String,
     #[command(flatten)]
+    rooms: RoomArgs,
+    #[command(flatten)]
     options: ScenarioArgs,
     #[command(flatten)]
     sandbox: SandboxArgs,
@@ -107,6 +110,38 @@ impl SandboxArgs {
             sandbox::use_worker("/proc/self/exe".into());
         }
         sandbox::capture_status()
+    }
+}
+
+/// The class session's presenter and the limits on sessions.
+#[derive(Debug, clap::Args)]
+struct RoomArgs {
+    /// Only viewers holding a secret key (printed as a link) step, play, pause and reset the class session; everyone else watches and may try it in a session of their own
+    #[arg(long)]
+    presenter: bool,
+    /// The most sessions at once, the class session included (each is a few threads and sockets; 16 suits 2 cores)
+    #[arg(long, value_name = "N", default_value_t = rooms::DEFAULT_MAX_SESSIONS, value_parser = clap::value_parser!(u32).range(1..))]
+    max_sessions: u32,
+    /// A private session nobody has watched for this many seconds ends by itself
+    #[arg(long, value_name = "SECONDS", default_value_t = rooms::DEFAULT_IDLE.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    private_idle: u64,
+}
+
+impl RoomArgs {
+    /// The rooms' settings, with a fresh presenter key if asked for one.
+    fn config(&self) -> Result<RoomsConfig> {
+        let presenter = match self.presenter {
+            true => Some(
+                rooms::secret::random_name(rooms::secret::KEY_LEN)
+                    .context("cannot make a presenter key (reading /dev/urandom)")?,
+            ),
+            false => None,
+        };
+        Ok(RoomsConfig {
+            max_sessions: self.max_sessions,
+            idle: std::time::Duration::from_secs(self.private_idle),
+            presenter,
+        })
     }
 }
 
@@ -362,8 +397,9 @@ fn serve(args: ServeArgs) -> Result<()> {
         let mut terminate = signal(SignalKind::terminate())?;
         let capture = args.sandbox.choose();
         let scenario = args.options.apply(&args.scenario)?;
-        let host = Host::start(scenario, capture.clone(), LIVE_BUFFER)
+        let class = Room::start(scenario, capture.clone(), LIVE_BUFFER)
             .context("cannot start a session")?;
+        let rooms = Rooms::new(class, args.rooms.config()?);
         println!(
             "tcpstep relay {} (protocol {})",
             env!("CARGO_PKG_VERSION"),
@@ -377,22 +413,35 @@ fn serve(args: ServeArgs) -> Result<()> {
         println!("capture: {}", capture.reason);
         // The kernel's own account of every session's sockets, read here,
         // once per relay, in a private trace instance removed at the end.
-        let (kernel, _follower) = match KernelTrace::start() {
+        let kernel = match KernelTrace::start() {
             Ok(trace) => {
                 let trace = Arc::new(trace);
-                let follower = tracepoints::follow(trace.clone(), host.feed())
+                rooms
+                    .class()
+                    .follow_kernel(trace.clone())
                     .context("cannot follow the sessions for the kernel's tracepoints")?;
                 println!(
                     "kernel tracepoints: on, in {}",
                     trace.instance().display()
                 );
-                (Some(trace), Some(follower))
+                Some(trace)
             }
             Err(reason) => {
                 println!("kernel tracepoints: off: {reason}");
-                (None, None)
+                None
             }
         };
+        if let Some(key) = &rooms.config().presenter {
+            println!(
+                "presenter link (keep it to yourself: whoever opens it steps the class session): \
+                 http://127.0.0.1:{TRUNK_PORT}/?key={key}"
+            );
+        }
+        println!(
+            "sessions: at most {} at once; a private one nobody watches ends after {} s",
+            rooms.config().max_sessions,
+            rooms.config().idle.as_secs()
+        );
         if !args.bind.is_loopback() {
             println!(
                 "warning: listening on {}: other machines can drive this relay",
@@ -407,9 +456,9 @@ fn serve(args: ServeArgs) -> Result<()> {
             }
         };
         // Returns once every viewer has had its close frame (or the hub's patience ran out).
-        hub::run(listener, host.clone(), origins, shutdown).await;
-        println!("stopping: closing the session's sockets");
-        tokio::task::spawn_blocking(move || host.shutdown())
+        hub::run(listener, rooms.clone(), origins, shutdown).await;
+        println!("stopping: closing the sessions' sockets");
+        tokio::task::spawn_blocking(move || rooms.shutdown())
             .await
             .context("the session's shutdown failed")?;
         if let Some(trace) = kernel {

@@ -26,6 +26,7 @@ use tcpstep_relay::{
     host::Host,
     hub::CLOSE_PATIENCE,
     pair::{self, ClientConfig, Observer, PairError, Server, ServerConfig},
+    rooms::{Rooms, RoomsConfig},
 };
 use tokio_tungstenite::tungstenite::{
     protocol::{frame::coding::CloseCode, CloseFrame},
@@ -444,7 +445,7 @@ async fn stopping_reaches_a_viewer_still_taking_its_history() {
         addr,
         stop,
         task: hub,
-    } = Hub::start(host.clone(), &[]).await;
+    } = Hub::start(Rooms::new(host.clone(), RoomsConfig::default()), &[]).await;
     // A viewer with a small receive buffer that reads nothing for now: the
     // relay's sends of the history soon wait for it.
     let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
@@ -507,7 +508,7 @@ async fn stopping_lets_go_of_a_connection_that_has_sent_no_request() {
         addr,
         stop,
         task: hub,
-    } = Hub::start(host.clone(), &[]).await;
+    } = Hub::start(Rooms::new(host.clone(), RoomsConfig::default()), &[]).await;
     let mut silent = tokio::net::TcpStream::connect(addr)
         .await
         .expect("connect to the hub");

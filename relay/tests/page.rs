@@ -1091,3 +1091,251 @@ async fn the_kernels_own_words_on_the_page() {
     .await
     .expect("the browser thread");
 }
+
+/// A real relay for the page whose rooms run under `config`: the relay and
+/// the page's URL pointed at its class session.
+async fn rooms_for_the_page(config: tcpstep_relay::rooms::RoomsConfig) -> (Relay, String) {
+    sandboxed();
+    let page = page_url();
+    let origin = page.trim_end_matches('/').to_owned();
+    let relay = Relay::start_rooms(
+        protocol::Mode::Paused,
+        tcpstep_relay::feed::LIVE_BUFFER,
+        &[&origin],
+        config,
+    )
+    .await;
+    let url = format!("{page}?relay={}", relay.url);
+    (relay, url)
+}
+
+/// How many stepped calls of a room's session have entered the kernel.
+fn entered(room: &tcpstep_relay::rooms::Room) -> usize {
+    room.feed()
+        .events()
+        .iter()
+        .filter(
+            |e| matches!(&e.kind, protocol::EventKind::CallEntered { call } if call.is_stepped()),
+        )
+        .count()
+}
+
+/// The page's `?session=` value, once it has one.
+fn session_in_url(browser: &Browser) -> Option<String> {
+    let search = browser
+        .run("return location.search;", serde_json::json!([]))
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|p| p.strip_prefix("session="))
+        .map(str::to_owned)
+}
+
+/// A session of one's own: the button starts it, the URL carries its id,
+/// and another browser given the link sees the same session, steps and all,
+/// while the class session has not moved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the page served and chromedriver: cargo xtask test runs it"]
+async fn a_session_of_ones_own_is_shared_by_its_link() {
+    let (relay, url) = rooms_for_the_page(Default::default()).await;
+    let rooms = relay.rooms.clone();
+    let class = relay.host.clone();
+    tokio::task::spawn_blocking(move || {
+        let browser = Browser::start();
+        browser.goto(&url);
+        browser.wait_for("the page to connect", |b| b.text(".link") == "Live");
+        browser.wait_for("the class session named", |b| {
+            b.text(".rooms").contains("You are in the class session")
+        });
+        assert_eq!(session_in_url(&browser), None);
+        assert_eq!(browser.text(".open-room"), "Start a session of my own");
+        browser.click(".open-room");
+        browser.wait_for("the page to move to its own session", |b| {
+            session_in_url(b).is_some() && b.text(".link") == "Live"
+        });
+        let id = session_in_url(&browser).expect("an id in the URL");
+        browser.wait_for("its own session named", |b| {
+            b.text(".room-name")
+                .contains(&format!("your own session {id}"))
+        });
+        let own = rooms.find(Some(&id)).expect("the relay runs it");
+        // Its downloads are its own.
+        let downloads = browser.run(
+            "return [...document.querySelectorAll('.downloads a')].map(a => a.getAttribute('href'));",
+            serde_json::json!([]),
+        );
+        let downloads: Vec<String> = serde_json::from_value(downloads).expect("links");
+        assert!(!downloads.is_empty());
+        for href in &downloads {
+            assert!(href.ends_with(&format!("?session={id}")), "{href}");
+        }
+        // Step it: the server's first calls.
+        press_step_until(&browser, "the server listens", |_| entered(&own) >= 4);
+        browser.wait_for("the server's first line", |b| {
+            b.text(".terminal.server").contains("Listening at")
+        });
+        assert_eq!(entered(&class), 0, "the class session moved");
+
+        // Another browser, given only the link, is in the same session.
+        let link = browser
+            .run("return location.href;", serde_json::json!([]))
+            .as_str()
+            .expect("the page's address")
+            .to_owned();
+        assert!(!link.contains("open="), "the link passed on only joins: {link}");
+        let other = Browser::start();
+        other.goto(&link);
+        other.wait_for("the second browser to connect", |b| {
+            b.text(".link") == "Live"
+        });
+        other.wait_for("the same session named", |b| {
+            b.text(".room-name").contains(&id)
+        });
+        let server_addr = own.feed().session().server_addr;
+        other.wait_for("the same server, with its steps", |b| {
+            b.text(".status").contains(&server_addr)
+                && b.text(".terminal.server").contains("Listening at")
+        });
+        // Both count each other, and a step in one reaches the other.
+        other.wait_for("two watching", |b| {
+            b.text(".room-list").contains("2 watching") || b.text(".watching").contains('2')
+        });
+        let before = entered(&own);
+        other.click(".controls button");
+        browser.wait_for("the other browser's step", |_| entered(&own) > before);
+        // The way back to the class session.
+        browser.click(".to-class");
+        browser.wait_for("the class session again", |b| {
+            session_in_url(b).is_none()
+                && b.text(".link") == "Live"
+                && b.text(".rooms").contains("You are in the class session")
+        });
+        // Which lists the session this browser started.
+        browser.wait_for("its own session listed", |b| {
+            b.text(".room-list").contains(&format!("session {id}"))
+        });
+        // A link to a session that does not run says so, and leads back.
+        let class_url = browser
+            .run("return location.href;", serde_json::json!([]))
+            .as_str()
+            .expect("the page's address")
+            .to_owned();
+        let sep = if class_url.contains('?') { '&' } else { '?' };
+        browser.goto(&format!("{class_url}{sep}session=m7x4bdk3v9q2"));
+        browser.wait_for("the relay's words", |b| {
+            b.text(".notice").contains("there is no session m7x4bdk3v9q2")
+        });
+        browser.click(".to-class");
+        browser.wait_for("the class session once more", |b| {
+            session_in_url(b).is_none()
+                && b.text(".link") == "Live"
+                && b.text(".rooms").contains("You are in the class session")
+        });
+    })
+    .await
+    .expect("the browser thread");
+}
+
+/// With a presenter: a viewer without the key cannot step the class
+/// session (the page says why), the presenter's link can, and the watcher
+/// sees it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the page served and chromedriver: cargo xtask test runs it"]
+async fn only_the_presenter_steps_the_class_session_in_the_browser() {
+    let key = tcpstep_relay::rooms::secret::random_name(24).expect("a key");
+    let config = tcpstep_relay::rooms::RoomsConfig {
+        presenter: Some(key.clone()),
+        ..Default::default()
+    };
+    let (relay, url) = rooms_for_the_page(config).await;
+    let class = relay.host.clone();
+    tokio::task::spawn_blocking(move || {
+        let watcher = Browser::start();
+        watcher.goto(&url);
+        watcher.wait_for("the page to connect", |b| b.text(".link") == "Live");
+        watcher.wait_for("who steps it said", |b| {
+            b.text(".rooms").contains("The presenter steps it")
+        });
+        assert_eq!(watcher.text(".open-room"), "Try it myself");
+        watcher.wait_for("Step to be offered", |b| {
+            b.run(
+                "return !document.querySelector('.controls button').disabled;",
+                serde_json::json!([]),
+            )
+            .as_bool()
+                == Some(true)
+        });
+        watcher.click(".controls button");
+        watcher.wait_for("the relay's refusal", |b| {
+            b.text(".notice").contains("only the presenter")
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert_eq!(entered(&class), 0, "a viewer without the key stepped");
+
+        let presenter = Browser::start();
+        presenter.goto(&format!("{url}&key={key}"));
+        presenter.wait_for("the presenter's page", |b| {
+            b.text(".link") == "Live" && b.text(".rooms").contains("You present it")
+        });
+        press_step_until(&presenter, "the presenter's steps", |_| {
+            entered(&class) >= 4
+        });
+        watcher.wait_for("the watcher sees the presenter's steps", |b| {
+            b.text(".terminal.server").contains("Listening at")
+        });
+    })
+    .await
+    .expect("the browser thread");
+}
+
+/// "Try it myself": a watcher of a presented class session gets a private
+/// session of the same scenario, which it steps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the page served and chromedriver: cargo xtask test runs it"]
+async fn try_it_myself_opens_a_session_of_the_same_scenario() {
+    let key = tcpstep_relay::rooms::secret::random_name(24).expect("a key");
+    let config = tcpstep_relay::rooms::RoomsConfig {
+        presenter: Some(key),
+        ..Default::default()
+    };
+    let (relay, url) = rooms_for_the_page(config).await;
+    // The presenter has chosen another scenario for the class.
+    relay
+        .host
+        .command(protocol::Command::Reset {
+            scenario: protocol::Scenario::preset("half-close"),
+        })
+        .expect("the presenter's reset");
+    let rooms = relay.rooms.clone();
+    let class = relay.host.clone();
+    tokio::task::spawn_blocking(move || {
+        let browser = Browser::start();
+        browser.goto(&url);
+        browser.wait_for("the page to connect", |b| {
+            b.text(".link") == "Live" && b.text(".open-room") == "Try it myself"
+        });
+        browser.click(".open-room");
+        browser.wait_for("a session of its own", |b| {
+            session_in_url(b).is_some()
+                && b.text(".link") == "Live"
+                && b.text(".rooms").contains("your own session")
+        });
+        let id = session_in_url(&browser).expect("an id in the URL");
+        let own = rooms.find(Some(&id)).expect("the relay runs it");
+        assert_eq!(own.feed().session().scenario.name, "half-close");
+        assert_eq!(
+            own.feed().session().scenario,
+            class.feed().session().scenario
+        );
+        browser.wait_for("the scenario shown", |b| {
+            b.text(".status").contains("half-close")
+        });
+        press_step_until(&browser, "its own steps", |_| entered(&own) >= 2);
+        assert_eq!(entered(&class), 0, "the class session moved");
+    })
+    .await
+    .expect("the browser thread");
+}

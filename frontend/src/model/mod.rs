@@ -117,6 +117,9 @@ pub struct Model {
     pub selected: Option<u64>,
     /// How many viewers watch the relay's session (this page included).
     pub viewers: Option<u32>,
+    /// The sessions this page may join, as the relay last listed them
+    /// (the class session first).
+    pub rooms: Vec<protocol::RoomSummary>,
 }
 
 impl Default for Model {
@@ -135,6 +138,7 @@ impl Default for Model {
             scrubbed: None,
             selected: None,
             viewers: None,
+            rooms: Vec::new(),
         }
     }
 }
@@ -303,6 +307,9 @@ impl Model {
             RelayMessage::Resync { .. } => {}
             RelayMessage::Error { message } => self.notice = Some(message),
             RelayMessage::Viewers { count } => self.viewers = Some(count),
+            // The page opens sessions by their URL (`open=`), not by command.
+            RelayMessage::Opened { .. } => {}
+            RelayMessage::Rooms { rooms } => self.rooms = rooms,
         }
     }
 
@@ -367,5 +374,14 @@ impl Model {
         } else {
             url.to_owned()
         })
+    }
+
+    /// What the relay's download paths take to name this page's session:
+    /// `?session=ID` in a private session, nothing in the class session.
+    pub fn download_query(&self) -> String {
+        match self.hello.as_ref().and_then(|h| h.room.as_ref()) {
+            Some(room) if !room.is_class() => format!("?session={}", room.id),
+            _ => String::new(),
+        }
     }
 }

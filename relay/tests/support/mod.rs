@@ -14,8 +14,8 @@ use futures_util::{SinkExt, StreamExt};
 use protocol::{Actor, Call, Command, Event, EventKind, RelayMessage, Scenario};
 use tcpstep_relay::{
     feed::LIVE_BUFFER,
-    host::Host,
     hub::{self, OriginPolicy},
+    rooms::{Room, Rooms, RoomsConfig},
 };
 use tokio::{net::TcpStream, sync::oneshot};
 use tokio_tungstenite::{
@@ -27,8 +27,11 @@ use tokio_tungstenite::{
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
 pub struct Relay {
+    /// The class session's WebSocket.
     pub url: String,
-    pub host: Arc<Host>,
+    /// The class room.
+    pub host: Arc<Room>,
+    pub rooms: Arc<Rooms>,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -43,17 +46,34 @@ impl Relay {
 
     /// A relay whose sessions start (and restart) in `mode`.
     pub async fn start_in(mode: protocol::Mode, live_buffer: usize, allow: &[&str]) -> Relay {
+        Relay::start_rooms(mode, live_buffer, allow, RoomsConfig::default()).await
+    }
+
+    /// A relay whose rooms run under `config` (limits, presenter).
+    pub async fn start_rooms(
+        mode: protocol::Mode,
+        live_buffer: usize,
+        allow: &[&str],
+        config: RoomsConfig,
+    ) -> Relay {
         // Capture as the machine allows: in sandboxes if the test binary
         // asked for them, else on as root or with CAP_NET_RAW.
         let capture = tcpstep_relay::sandbox::capture_status();
         let host =
-            Host::start_in(Scenario::classic(), mode, capture, live_buffer).expect("first session");
-        let hub = Hub::start(host.clone(), allow).await;
+            Room::start_in(Scenario::classic(), mode, capture, live_buffer).expect("first session");
+        let rooms = Rooms::new(host.clone(), config);
+        let hub = Hub::start(rooms.clone(), allow).await;
         Relay {
             url: format!("ws://{}/ws", hub.addr),
             host,
+            rooms,
             stop: Some(hub.stop),
         }
+    }
+
+    /// The WebSocket of the private session `id` (with `?session=`).
+    pub fn url_of(&self, id: &str) -> String {
+        format!("{}?session={id}", self.url)
     }
 }
 
@@ -66,7 +86,7 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub async fn start(host: Arc<Host>, allow: &[&str]) -> Hub {
+    pub async fn start(rooms: Arc<Rooms>, allow: &[&str]) -> Hub {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the hub");
@@ -74,7 +94,7 @@ impl Hub {
         let allow: Vec<String> = allow.iter().map(|s| s.to_string()).collect();
         let origins = OriginPolicy::new(addr, &allow);
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(hub::run(listener, host, origins, async {
+        let task = tokio::spawn(hub::run(listener, rooms, origins, async {
             let _ = stopped.await;
         }));
         Hub { addr, stop, task }
@@ -86,7 +106,7 @@ impl Drop for Relay {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        self.host.shutdown();
+        self.rooms.shutdown();
     }
 }
 
