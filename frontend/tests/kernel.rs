@@ -149,7 +149,12 @@ fn the_crowds_dropped_syns_carry_the_kernels_reason_and_its_retries_are_the_kern
     let drops: Vec<&str> = view.kernel[&listener.id].drops().map(|(_, r)| r).collect();
     assert!(
         drops.contains(&"TCP_LISTEN_OVERFLOW"),
-        "the listener's drops: {drops:?}"
+        "the listener's drops: {drops:?}; its account: {:?}; kernel events: {}",
+        view.kernel.get(&listener.id).map(|a| a.said.len()),
+        events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Kernel { .. }))
+            .count()
     );
     assert!(reason_words("TCP_LISTEN_OVERFLOW").is_some_and(|w| w.contains("accept queue")));
     let retried: usize = view

@@ -162,27 +162,14 @@ fn where_namespaces_are_forbidden_sessions_run_as_before() {
     )));
 }
 
-/// The worker of a relay's one session: of its two workers, the older (the
-/// other is the spare, started once the session took its worker).
+/// The worker of a relay's one session.
 fn the_worker(relay: &Serving) -> u32 {
-    let mut workers = children(relay.child.id());
-    workers.sort_by_key(|&pid| started_at(pid));
+    let workers = children(relay.child.id());
     assert!(
         (1..=2).contains(&workers.len()),
         "one session's worker and perhaps a spare: {workers:?}"
     );
-    workers[0]
-}
-
-/// When process `pid` started, in clock ticks since boot (/proc/PID/stat's 22nd field).
-fn started_at(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("its stat");
-    // The fields after the command name, which is in parentheses.
-    let rest = &stat[stat.rfind(')').expect("a command name") + 2..];
-    rest.split_whitespace()
-        .nth(19)
-        .and_then(|f| f.parse().ok())
-        .expect("a start time")
+    relay.session_worker().expect("a worker")
 }
 
 fn signal(pid: u32, signal: libc::c_int) {

@@ -53,9 +53,19 @@ impl Serving {
         }
     }
 
-    /// How many sockets the relay process and its session workers hold open.
+    /// The worker of the relay's one session: of its workers, the oldest
+    /// (the other, if any, is the spare, started once the session took its
+    /// worker).
+    pub fn session_worker(&self) -> Option<u32> {
+        let mut workers = super::children(self.child.id());
+        workers.sort_by_key(|&pid| started_at(pid));
+        workers.first().copied()
+    }
+
+    /// How many sockets the relay process and its session's worker hold
+    /// open (not the spare's, which is being made at any moment).
     pub fn open_sockets(&self) -> usize {
-        let pids = std::iter::once(self.child.id()).chain(super::children(self.child.id()));
+        let pids = std::iter::once(self.child.id()).chain(self.session_worker());
         pids.map(|pid| {
             std::fs::read_dir(format!("/proc/{pid}/fd"))
                 .into_iter()
@@ -74,4 +84,20 @@ impl Drop for Serving {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// When process `pid` started, in clock ticks since boot (/proc/PID/stat's
+/// 22nd field; 0 if it is gone).
+fn started_at(pid: u32) -> u64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0;
+    };
+    // The fields after the command name, which is in parentheses.
+    let Some(rest) = stat.rfind(')').and_then(|i| stat.get(i + 2..)) else {
+        return 0;
+    };
+    rest.split_whitespace()
+        .nth(19)
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(0)
 }
