@@ -3,12 +3,16 @@
 //!
 //! Every figure is printed beside a baseline measured in the same run, as
 //! a ratio: machines differ, ratios travel. Nothing here asserts a time.
-//! `--quick` runs smaller sessions; `--model` only the page's model.
+//! `--quick` runs smaller sessions; `--model` only the page's model;
+//! `--viewers` only the viewers' table.
 
+mod kernel;
 mod memory;
 mod model;
 mod relay;
+mod sandbox;
 mod stats;
+mod viewers;
 
 use std::fmt::Write as _;
 
@@ -30,8 +34,17 @@ fn main() {
         if capture.enabled { "on" } else { "off" }
     );
 
-    // `--model`: only the page's model (section 3), for work on the page.
+    // `--model`: only the page's model, for work on the page.
     if !model_only {
+        // Viewers connect and leave: upgrade and close in each session state.
+        let section = viewers_section(&rt, if quick { 20 } else { 200 });
+        print!("{section}");
+        report.push_str(&section);
+        // `--viewers`: only that (the rest takes minutes).
+        if std::env::args().any(|a| a == "--viewers") {
+            return;
+        }
+
         // 1. The classic exchange: plain pair against a played, captured, watched session.
         let n = if quick { 20 } else { 200 };
         for _ in 0..5 {
@@ -94,9 +107,12 @@ fn main() {
         }
         report.push_str(&section);
         report.push('\n');
+
+        // 3. Sessions in sandboxes.
+        report.push_str(&sandbox_section(capture.enabled, quick));
     }
 
-    // 3. The page's model on a large real session: 1,000 clients (100 with
+    // 4. The page's model on a large real session: 1,000 clients (100 with
     // --quick), each sending its greeting in 9 pieces.
     let clients = if quick { 100 } else { 1000 };
     let large = protocol::Scenario {
@@ -175,6 +191,11 @@ fn main() {
     );
     println!("{}", &report[section..]);
 
+    // 4. The kernel's account: on against off, and what polling missed.
+    let kernel = kernel::section(capture.enabled);
+    println!("{kernel}");
+    report.push_str(&kernel);
+
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/artifacts");
     let _ = std::fs::create_dir_all(&dir);
     let path = dir.join("bench.md");
@@ -182,4 +203,132 @@ fn main() {
         Ok(()) => println!("report: {}", path.display()),
         Err(e) => eprintln!("bench: cannot write {}: {e}", path.display()),
     }
+}
+
+/// Sandboxed sessions against in-process ones, and many sandboxed sessions at once.
+fn sandbox_section(capture: bool, quick: bool) -> String {
+    let mut section = String::from("## Sessions in sandboxes\n\n");
+    let Some(relay) = sandbox::relay_binary() else {
+        section.push_str("not measured: the relay binary is not built beside this one (`cargo xtask bench` builds it)\n\n");
+        print!("{section}");
+        return section;
+    };
+    let n = if quick { 10 } else { 50 };
+    let apart = std::time::Duration::from_millis(200);
+    let local = sandbox::start_to_first_event(None, capture, n, apart);
+    let _ = writeln!(
+        section,
+        "Session start to its first event in the relay's feed (median of {n}):\n\n| where | median | ratio |\n|---|---|---|\n| in the relay's process, 200 ms apart (baseline) | {} | 1.00x |",
+        human(local.median()),
+    );
+    for (what, apart) in [
+        ("200 ms apart: the spare worker is ready", apart),
+        (
+            "back to back: each waits for its worker's namespace",
+            std::time::Duration::ZERO,
+        ),
+    ] {
+        let sandboxed = sandbox::start_to_first_event(Some(&relay), capture, n, apart);
+        let _ = writeln!(
+            section,
+            "| sandboxed (worker process, user + network namespace), {what} | {} | {} |",
+            human(sandboxed.median()),
+            ratio(
+                sandboxed.median().as_secs_f64(),
+                local.median().as_secs_f64()
+            )
+        );
+    }
+    section.push('\n');
+    let window = std::time::Duration::from_secs(if quick { 3 } else { 10 });
+    let _ = writeln!(
+        section,
+        "Sandboxed sessions playing the classic exchange in a loop at once for {window:?}, while one more, paused, is stepped (every 5 ms) by a viewer:\n\n| sessions | exchanges/s overall | per session | ratio per session | step to event p50 | p99 | ratio p50 |\n|---|---|---|---|---|---|---|"
+    );
+    let (mut base_rate, mut base_p50) = (0.0, 0.0);
+    for sessions in [1, 50] {
+        let m = sandbox::many(&relay, capture, sessions, window);
+        let rate = m.exchanges as f64 / m.window.as_secs_f64();
+        let per = rate / sessions as f64;
+        let p50 = m.step_to_event.quantile(0.5);
+        if sessions == 1 {
+            (base_rate, base_p50) = (per, p50.as_secs_f64());
+        }
+        let _ = writeln!(
+            section,
+            "| {sessions}{} | {rate:.1} | {per:.2} | {} | {} | {} | {} |",
+            if sessions == 1 { " (baseline)" } else { "" },
+            ratio(per, base_rate),
+            human(p50),
+            human(m.step_to_event.quantile(0.99)),
+            ratio(p50.as_secs_f64(), base_p50)
+        );
+    }
+    section.push('\n');
+    section.push_str(&wire_section(&relay, capture, quick));
+    print!("{section}");
+    section
+}
+
+/// The wire in hand: what passing every segment through the netfilter
+/// queue costs, against the same sandbox without it.
+fn wire_section(relay: &std::path::Path, capture: bool, quick: bool) -> String {
+    use protocol::wire::{Matching, WireRule};
+    let n = if quick { 10 } else { 40 };
+    let none = protocol::WireRules::default();
+    // A rule no segment of the exchange matches (SYN, FIN and RST at once):
+    // every segment goes through the queue and is passed.
+    let pass = protocol::WireRules {
+        rules: vec![WireRule::Drop {
+            matching: Matching {
+                flags: vec![
+                    protocol::TcpFlag::Syn,
+                    protocol::TcpFlag::Fin,
+                    protocol::TcpFlag::Rst,
+                ],
+                ..Matching::default()
+            },
+            nth: 1,
+            times: 0,
+        }],
+        seed: 0,
+    };
+    let (base, base_rate) = sandbox::wire_exchanges(relay, capture, none, n);
+    let (queued, queued_rate) = sandbox::wire_exchanges(relay, capture, pass, n);
+    format!(
+        "The classic exchange in a sandbox, played at 0 ms, from session start to its end (median of {n}):\n\n| wire | median | ratio | events/s | ratio |\n|---|---|---|---|---|\n| no queue (baseline) | {} | 1.00x | {base_rate:.0} | 1.00x |\n| every segment through the netfilter queue, passed | {} | {} | {queued_rate:.0} | {} |\n\n",
+        human(base.median()),
+        human(queued.median()),
+        ratio(queued.median().as_secs_f64(), base.median().as_secs_f64()),
+        ratio(queued_rate, base_rate)
+    )
+}
+
+/// The "viewers connect and leave" table: for each session state, the
+/// median and p99 of a WebSocket upgrade and of a polite close's answer,
+/// against a bare TCP connect to the same relay in the same state.
+fn viewers_section(rt: &tokio::runtime::Runtime, n: usize) -> String {
+    let mut section = format!(
+        "## Viewers connect and leave ({n} of each per state, loopback)\n\n\
+         | session state | TCP connect (baseline) | upgrade median | p99 | ratio | close answered median | p99 | ratio |\n\
+         |---|---|---|---|---|---|---|---|\n"
+    );
+    for state in viewers::State::ALL {
+        let f = viewers::measure(rt, state, n);
+        let base = f.tcp_connect.median().as_secs_f64();
+        let _ = writeln!(
+            section,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            state.label(),
+            human(f.tcp_connect.median()),
+            human(f.upgrade.median()),
+            human(f.upgrade.quantile(0.99)),
+            ratio(f.upgrade.median().as_secs_f64(), base),
+            human(f.close.median()),
+            human(f.close.quantile(0.99)),
+            ratio(f.close.median().as_secs_f64(), base),
+        );
+    }
+    section.push('\n');
+    section
 }

@@ -62,7 +62,7 @@ impl Relay {
         let (stop, stopped) = oneshot::channel::<()>();
         rt.spawn(hub::run(
             listener,
-            host.clone(),
+            tcpstep_relay::rooms::Rooms::new(host.clone(), Default::default()),
             OriginPolicy::new(addr, &[]),
             async {
                 let _ = stopped.await;

@@ -29,6 +29,14 @@ impl Samples {
         v.get(v.len() / 2).copied().unwrap_or_default()
     }
 
+    /// The `q` quantile (0.99: the p99), nearest rank.
+    pub fn quantile(&self, q: f64) -> Duration {
+        let mut v = self.0.clone();
+        v.sort();
+        let rank = ((v.len() as f64 * q).ceil() as usize).clamp(1, v.len().max(1)) - 1;
+        v.get(rank).copied().unwrap_or_default()
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }

@@ -18,14 +18,18 @@ use yew::prelude::*;
 use crate::{
     components::{
         controls::Controls, expert::ExpertPanel, inspector::Inspector, ladder::Ladder,
-        predict::Predict, recv_all::RecvAllPanel, sockets::SocketsBoard, source::SourcePanel,
-        status::StatusBar, stream::StreamPanel, tcp_states::TcpStates, terminal::Terminal,
-        timeline::Timeline,
+        predict::Predict, recv_all::RecvAllPanel, rooms::SessionBar, sockets::SocketsBoard,
+        source::SourcePanel, status::StatusBar, stream::StreamPanel, tcp_states::TcpStates,
+        terminal::Terminal, timeline::Timeline,
     },
     model::{Action, Model, Source},
     relay_link::RelayLink,
     url::{trace_name, trace_url, Params},
 };
+
+/// How often the page asks the relay which of its sessions run, and how
+/// many watch each.
+const ROOMS_EVERY_MS: u32 = 10_000;
 
 /// The model as the page holds it: one model, changed in place by each
 /// action, and a version that counts the changes. (Copying the model per
@@ -81,7 +85,13 @@ fn page_params() -> Params {
     let search = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
-    Params::parse(&page_origin(), &search)
+    let mut params = Params::parse(&page_origin(), &search);
+    // The presenter's key, taken out of the address bar once the relay had
+    // it, is kept for this tab.
+    if params.key.is_none() {
+        params.key = crate::known_sessions::presenter_key();
+    }
+    params
 }
 
 /// Opens the trace `trace=` names, through the same action as "Open
@@ -160,7 +170,7 @@ pub fn App() -> Html {
     {
         let link = link.clone();
         let dispatcher = state.dispatcher();
-        let url = params.relay.clone();
+        let url = params.socket_url();
         let trace = params.trace.clone();
         use_effect_with((), move |_| {
             match trace {
@@ -227,6 +237,68 @@ pub fn App() -> Html {
                     send.emit(Command::Play {
                         interval_ms: params.speed_ms,
                     });
+                }
+            }
+        });
+    }
+
+    // The sessions this page can join: asked for once the relay has said
+    // hello, and again now and then, for how many watch each.
+    {
+        let send = send.clone();
+        let room = model
+            .hello
+            .as_ref()
+            .and_then(|h| h.room.as_ref())
+            .map(|r| r.id.clone());
+        use_effect_with(room, move |room| {
+            let ask = move || {
+                send.emit(Command::Rooms {
+                    ids: crate::known_sessions::known(),
+                })
+            };
+            let every = room.as_ref().map(|room| {
+                if room != protocol::RoomInfo::CLASS {
+                    crate::known_sessions::remember(room);
+                }
+                ask();
+                gloo_timers::callback::Interval::new(ROOMS_EVERY_MS, ask)
+            });
+            move || drop(every)
+        });
+    }
+    // Sessions that have ended are forgotten.
+    use_effect_with(model.rooms.clone(), |rooms| {
+        if !rooms.is_empty() {
+            let ids: Vec<String> = rooms.iter().map(|r| r.id.clone()).collect();
+            crate::known_sessions::keep_only(&ids);
+        }
+    });
+    // Once a session this page opened runs, the URL only joins it; once
+    // the relay has taken the presenter's key, the key leaves the URL (this
+    // tab keeps it), so a shared screen or a copied link does not show it.
+    let room = model.hello.as_ref().and_then(|h| h.room.clone());
+    {
+        let key = params.key.clone();
+        use_effect_with(room, move |room| {
+            let presenting = room.as_ref().is_some_and(|r| r.presenter && r.drives);
+            if let (true, Some(key)) = (presenting, &key) {
+                crate::known_sessions::keep_presenter_key(key);
+            }
+            if let (Some(_), Some(window)) = (room, web_sys::window()) {
+                let location = window.location();
+                let search = location.search().unwrap_or_default();
+                let url = format!(
+                    "{}{}",
+                    location.pathname().unwrap_or_default(),
+                    crate::url::without_open(&search)
+                );
+                if let Ok(history) = window.history() {
+                    let _ = history.replace_state_with_url(
+                        &wasm_bindgen::JsValue::NULL,
+                        "",
+                        Some(&url),
+                    );
                 }
             }
         });
@@ -317,8 +389,48 @@ pub fn App() -> Html {
         let predicting = predicting.clone();
         Callback::from(move |on| predicting.set(on))
     };
+    // A session of one's own: the page names it and goes there; the relay
+    // starts it on the first connection (`open=`), of the scenario shown.
+    let on_open = {
+        let dispatcher = state.dispatcher();
+        let scenario = snapshot
+            .get()
+            .session
+            .as_ref()
+            .map(|s| s.scenario.name.clone())
+            .unwrap_or_else(|| "classic".to_owned());
+        Callback::from(move |()| {
+            let (Some(id), Some(window)) = (crate::known_sessions::new_id(), web_sys::window())
+            else {
+                dispatcher.dispatch(Action::Garbled(
+                    "cannot make a session id: this browser offers no random source".into(),
+                ));
+                return;
+            };
+            crate::known_sessions::remember(&id);
+            let location = window.location();
+            let search = location.search().unwrap_or_default();
+            let path = location.pathname().unwrap_or_default();
+            let _ = location.assign(&format!(
+                "{path}{}",
+                crate::url::opening(&search, &id, &scenario)
+            ));
+        })
+    };
+    let (room, rooms) = {
+        let model = snapshot.get();
+        let room = model.hello.as_ref().and_then(|h| h.room.clone());
+        (room, model.rooms.clone())
+    };
     let status = match &params.trace {
-        None => html! { <StatusBar model={snapshot.clone()} {on_dismiss} /> },
+        None => html! {
+            <>
+                <StatusBar model={snapshot.clone()} {on_dismiss} />
+                if !params.embed {
+                    <SessionBar {room} {rooms} {on_open} asked={params.session.clone()} />
+                }
+            </>
+        },
         Some(_) => trace_status(&snapshot, on_dismiss),
     };
     // Stepping a relay's programs; a trace is stepped on the timeline.

@@ -8,6 +8,7 @@
 pub mod app;
 mod batch;
 mod components;
+mod known_sessions;
 pub mod model;
 mod relay_link;
 mod url;

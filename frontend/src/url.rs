@@ -13,6 +13,15 @@
 //!   record` writes them) instead of connecting to a relay. Only a file
 //!   served beside the page (the same origin) is opened: a path such as
 //!   `traces/classic.jsonl`, or a full URL on this page's origin;
+//! - `session=ID`: a private session of the relay (the class session
+//!   without it); the link opens the same session for whoever has it;
+//! - `key=KEY`: the presenter's key, which lets this page drive the class
+//!   session of a relay started with `--presenter`;
+//! - `open=SCENARIO` (with `session=ID`): start session ID, of that
+//!   scenario, if it does not run yet: how the page starts a session of
+//!   one's own (it names the session itself, so that a load balancer with
+//!   affinity on the id sends it to the relay that will hold it); taken out
+//!   of the URL once the session is open;
 //! - `embed=1`: a compact page for an iframe in a course page: the ladder,
 //!   the sockets, the step controls and what happened, the other panels
 //!   hidden. With `trace=`, a static `trunk build` plus trace files is a
@@ -30,6 +39,12 @@ pub struct Params {
     /// `trace=` as given: check it with [`trace_url`] before fetching.
     pub trace: Option<String>,
     pub embed: bool,
+    /// `session=`: a private session's id; `None` is the class session.
+    pub session: Option<String>,
+    /// `key=`: the presenter's key.
+    pub key: Option<String>,
+    /// `open=`: the scenario to start session `session` with, if it does not run.
+    pub open: Option<String>,
 }
 
 /// The play interval when the URL names none.
@@ -68,8 +83,91 @@ impl Params {
             predict: on("predict"),
             trace: get("trace").filter(|t| !t.trim().is_empty()),
             embed: on("embed"),
+            session: get("session").filter(|s| !s.is_empty()),
+            key: get("key").filter(|k| !k.is_empty()),
+            open: get("open").filter(|o| !o.is_empty()),
         }
     }
+
+    /// The WebSocket to open: the relay's, with the session and key the
+    /// page was given (the relay serves each session at `/ws?session=ID`).
+    pub fn socket_url(&self) -> String {
+        let mut url = self.relay.clone();
+        let open = self.open.as_ref().filter(|_| self.session.is_some());
+        for (name, value) in [
+            ("session", self.session.as_ref()),
+            ("key", self.key.as_ref()),
+            ("open", open),
+        ] {
+            if let Some(value) = value {
+                let joiner = if url.contains('?') { '&' } else { '?' };
+                url = format!("{url}{joiner}{name}={}", encode(value));
+            }
+        }
+        url
+    }
+}
+
+/// `search` for the page of session `session` (`None`: the class
+/// session): other parameters kept, but not the moment shown (`step`), nor
+/// the presenter's key, which must not travel in a link to someone's own
+/// session.
+pub fn with_session(search: &str, session: Option<&str>) -> String {
+    let mut pairs: Vec<String> = search
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| {
+            let name = p.split('=').next().unwrap_or_default();
+            !p.is_empty() && !matches!(name, "step" | "session" | "key" | "open")
+        })
+        .map(str::to_owned)
+        .collect();
+    if let Some(id) = session {
+        pairs.push(format!("session={}", encode(id)));
+    }
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
+    }
+}
+
+/// `search` for starting a session of one's own, `id`, running `scenario`
+/// (as [`with_session`], with `open=SCENARIO`).
+pub fn opening(search: &str, id: &str, scenario: &str) -> String {
+    format!(
+        "{}&open={}",
+        with_session(search, Some(id)),
+        encode(scenario)
+    )
+}
+
+/// `search` without `open=` (once the session is open, the link that is
+/// passed on only joins it) and without `key=` (once the relay has taken
+/// the presenter's key, the page keeps it out of sight).
+pub fn without_open(search: &str) -> String {
+    let pairs: Vec<&str> = search
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty() && !matches!(p.split('=').next(), Some("open" | "key")))
+        .collect();
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
+    }
+}
+
+/// Percent-encoding of a query value: all but unreserved characters.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Where `trace=` points, if it is on the page's own `origin`
@@ -305,6 +403,60 @@ pub fn with_step(search: &str, step: Option<usize>) -> String {
         String::new()
     } else {
         format!("?{}", pairs.join("&"))
+    }
+}
+
+#[cfg(test)]
+mod session_tests {
+    use super::*;
+
+    #[test]
+    fn the_session_and_key_reach_the_websocket() {
+        let p = Params::parse(
+            "http://127.0.0.1:8080",
+            "?session=k3v9q2m7x4bd&key=s%20cret",
+        );
+        assert_eq!(p.session.as_deref(), Some("k3v9q2m7x4bd"));
+        assert_eq!(
+            p.socket_url(),
+            "ws://127.0.0.1:8080/ws?session=k3v9q2m7x4bd&key=s%20cret"
+        );
+        let class = Params::parse("http://127.0.0.1:8080", "?session=");
+        assert_eq!(class.session, None);
+        assert_eq!(class.socket_url(), "ws://127.0.0.1:8080/ws");
+        let elsewhere = Params::parse(
+            "http://h:1",
+            "?relay=ws%3A%2F%2Fr%3A9%2Fws%3Fx%3D1&session=ab",
+        );
+        assert_eq!(elsewhere.socket_url(), "ws://r:9/ws?x=1&session=ab");
+    }
+
+    #[test]
+    fn a_link_to_a_session_drops_the_key_and_the_moment() {
+        assert_eq!(
+            with_session("?key=k&step=4&predict=1", Some("ab")),
+            "?predict=1&session=ab"
+        );
+        assert_eq!(with_session("?session=ab&key=k", None), "");
+        assert_eq!(with_session("", Some("a b")), "?session=a%20b");
+    }
+
+    #[test]
+    fn a_session_is_opened_by_its_url_and_the_link_then_only_joins() {
+        let search = opening("?key=k&predict=1", "k3v9q2m7x4bd", "half-close");
+        assert_eq!(search, "?predict=1&session=k3v9q2m7x4bd&open=half-close");
+        let p = Params::parse("http://h:1", &search);
+        assert_eq!(
+            p.socket_url(),
+            "ws://h:1/ws?session=k3v9q2m7x4bd&open=half-close"
+        );
+        assert_eq!(without_open(&search), "?predict=1&session=k3v9q2m7x4bd");
+        assert_eq!(without_open("?key=k&step=3"), "?step=3");
+        // Without a session, there is nothing to open.
+        assert_eq!(
+            Params::parse("http://h:1", "?open=classic").socket_url(),
+            "ws://h:1/ws"
+        );
     }
 }
 

@@ -18,7 +18,6 @@ use tcpstep_frontend::model::{
     Action, Model, View, What,
 };
 use tcpstep_relay::{
-    capture,
     feed::{Feed, LIVE_BUFFER},
     session::Session,
 };
@@ -44,7 +43,7 @@ impl ByHand {
             1,
             Scenario::classic(),
             Mode::Paused,
-            capture::status().enabled,
+            support::sandboxed().enabled,
             feed.clone(),
         )
         .expect("start a session");
@@ -743,7 +742,7 @@ fn a_call_that_slept_through_many_events_still_wakes_up() {
     };
     let rec = tcpstep_relay::record::record(
         scenario,
-        capture::status().enabled,
+        support::sandboxed().enabled,
         Duration::from_secs(180),
     )
     .expect("record the long session");

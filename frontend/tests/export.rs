@@ -25,7 +25,12 @@ fn the_svg_draws_every_row_and_is_well_formed() {
             .filter(|r| matches!(r, ladder::Row::Call(_) | ladder::Row::Return(_)))
             .count();
         let spans = ladder::spans(&view, 0, rows.len().saturating_sub(1)).len();
-        assert_eq!(count("line"), lanes + view.segments.len(), "{name}");
+        // A lane each, an arrow per segment, a short one per dropped segment.
+        assert_eq!(
+            count("line"),
+            lanes + view.segments.len() + view.dropped.len(),
+            "{name}"
+        );
         assert_eq!(count("circle"), calls, "{name}");
         // The background, and a bar for each call that took time.
         assert_eq!(count("rect"), 1 + spans, "{name}");
@@ -38,7 +43,35 @@ fn the_svg_draws_every_row_and_is_well_formed() {
         for (_, s) in &view.segments {
             assert!(texts.contains(&ladder::segment_label(s).as_str()), "{name}");
         }
+        for (_, s, _) in &view.dropped {
+            let label = format!("{}  ✕ dropped", ladder::segment_label(s));
+            assert!(texts.contains(&label.as_str()), "{name}: {label}");
+        }
     }
+}
+
+/// A segment the wire dropped is drawn as one that never arrived: in
+/// Mermaid, an arrow ending in a cross.
+#[test]
+fn a_dropped_segment_is_drawn_ending_in_a_cross() {
+    if !support::capture_required("the dropped SYN of lost-syn") {
+        return;
+    }
+    let rec = support::recording("lost-syn");
+    let view = View::fold(&rec.events);
+    assert_eq!(view.dropped.len(), 1, "lost-syn drops one SYN");
+    let text = export::mermaid(&view, &rec.session.server_addr);
+    let crosses: Vec<&str> = text.lines().filter(|l| l.contains("-x")).collect();
+    assert_eq!(crosses.len(), 1, "{text}");
+    assert!(
+        crosses[0].trim().starts_with("client0-xserver: SYN") && crosses[0].contains("dropped"),
+        "{text}"
+    );
+    // The dropped SYN comes before the SYN that crossed, a second later.
+    let svg = export::svg(&view, &rec.session.server_addr);
+    let dropped_at = svg.find("✕ dropped").expect("drawn");
+    let syn_at = svg.find(">SYN  seq=0<").expect("the SYN that crossed");
+    assert!(dropped_at < syn_at, "drawn in the order they happened");
 }
 
 #[test]

@@ -9,12 +9,12 @@ use protocol::{
     Scenario, SessionInfo, SocketRole, TcpFlag, TcpState,
 };
 use tcpstep_frontend::model::{Action, ActorStatus, Link, Model, View};
-use tcpstep_relay::{capture, feed::LIVE_BUFFER, host::Host};
+use tcpstep_relay::{feed::LIVE_BUFFER, host::Host};
 
 /// Plays one real classic session to its end (the client done, the server
 /// back asleep in accept) and returns everything the relay reported.
 fn classic_session() -> (Hello, Vec<Event>) {
-    let host = Host::start(Scenario::classic(), capture::status(), LIVE_BUFFER).expect("start");
+    let host = Host::start(Scenario::classic(), support::sandboxed(), LIVE_BUFFER).expect("start");
     host.command(Command::Play { interval_ms: 1 })
         .expect("play");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -140,8 +140,8 @@ fn a_real_classic_session_folds_into_what_the_page_shows() {
     assert!(lines.contains(&"  message from client: b'Greetings, serve'"));
 
     // The relay's hello says whether it captures; it captures if this
-    // process can (the host was started with `capture::status()`).
-    assert_eq!(hello.capture.enabled, capture::status().enabled);
+    // sessions can (the host was started with `support::sandboxed()`).
+    assert_eq!(hello.capture.enabled, support::sandboxed().enabled);
     if support::capture_required("the handshake's flags") {
         let flags: Vec<&[TcpFlag]> = view
             .segments
@@ -516,6 +516,8 @@ fn rec_hello(rec: &tcpstep_relay::record::Recording) -> Hello {
         session: rec.session.clone(),
         sources: Vec::new(),
         ephemeral_ports: None,
+        sandbox: Default::default(),
+        room: None,
     }
 }
 

@@ -19,14 +19,15 @@ use tcpstep_frontend::model::{
     },
     View,
 };
-use tcpstep_relay::{capture, feed::LIVE_BUFFER, host::Host, record::finished};
+use tcpstep_relay::{feed::LIVE_BUFFER, host::Host, record::finished};
 
 /// Runs `preset` on a real relay, paused, and plays the learner: before
 /// each step, the question the page would ask, answered with its first
 /// choice; then the step, released; then the events, until they answer.
 /// Returns every verdict and the session's events.
 fn predicted(preset: &str) -> (Vec<Verdict>, Vec<Event>) {
-    let capture = capture::status();
+    // As the relay runs sessions: each in a sandbox of its own.
+    let capture = support::sandboxed();
     assert!(
         capture.enabled,
         "this test checks the wire: {}",

@@ -57,7 +57,7 @@ def send_in_pieces(sock, message, size, pause):
 
 def client(host, port, message=b'Greetings, server', expects=16,
            chunk=None, pause=0, nodelay=False, half_close=False, abort=False,
-           rcvbuf=None, sndbuf=None):
+           rcvbuf=None, sndbuf=None, syn_retries=None):
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if rcvbuf:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -65,6 +65,8 @@ def client(host, port, message=b'Greetings, server', expects=16,
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
     if nodelay:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if syn_retries:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_SYNCNT, syn_retries)
     sock.connect((host, port))
     print('Client has been assigned the socket: ', sock.getsockname())
     if chunk:

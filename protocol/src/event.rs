@@ -325,7 +325,15 @@ pub enum EventKind {
     /// A line the program printed, as the terminal shows it.
     Printed { line: String },
     /// A socket came into being (from `socket()` or `accept()`).
-    SocketOpened { role: SocketRole, fd: i32 },
+    SocketOpened {
+        role: SocketRole,
+        fd: i32,
+        /// The kernel's cookie for the socket (`SO_COOKIE`): unique on the
+        /// machine for as long as it runs, also across network namespaces,
+        /// so the kernel's tracepoints can name this socket and no other.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cookie: Option<u64>,
+    },
     /// A socket took on a role or an address (bound, listening, connected).
     SocketUpdated { role: SocketRole },
     /// The kernel's state of a socket changed.
@@ -337,9 +345,26 @@ pub enum EventKind {
     ActorEnded { ending: Ending },
     /// The session's stepping mode changed.
     ModeChanged { mode: Mode },
+    /// The kernel itself said something of the socket (its tracepoints), at
+    /// `at_us` on the session's clock: the moment the kernel did it, which
+    /// may be before this event's `t_us` (the relay learns some words only
+    /// once it can tell whose socket they concern).
+    Kernel { at_us: u64, word: crate::KernelWord },
     /// A segment crossed the wire.
     Segment { segment: crate::Segment },
     /// The session's history reached the relay's limit of `limit` events:
     /// nothing more is recorded, and the session is paused. Reset to go on.
     HistoryFull { limit: u64 },
+    /// The session ended on its own, not by a reset: the sandbox it ran in
+    /// (a worker process) died or stopped answering, and `reason` says how.
+    /// Nothing more comes from it; reset to start a new session.
+    SessionLost { reason: String },
+    /// The wire, in a sandboxed session whose scenario has wire rules, did
+    /// `action` to `segment` (as the kernel sent it): dropped it, so it never
+    /// arrives, or held it before it went on (its `segment` event follows
+    /// when it does).
+    WireVerdict {
+        action: crate::WireAction,
+        segment: crate::Segment,
+    },
 }

@@ -19,7 +19,15 @@
 //! 5. A viewer that falls behind receives [`RelayMessage::Resync`] and the
 //!    history again from the first event it missed.
 //! 6. Whenever a viewer joins or leaves, every viewer receives
-//!    [`RelayMessage::Viewers`]: how many watch the one shared session.
+//!    [`RelayMessage::Viewers`]: how many watch the session.
+//! 7. A relay runs a class session (`/ws`) and private sessions
+//!    (`/ws?session=ID`), each with its own viewers and events; the hello's
+//!    [`RoomInfo`] says which, and whether this viewer drives it.
+//!    [`Command::Open`] starts a private session ([`RelayMessage::Opened`]);
+//!    so does connecting to `/ws?session=ID&open=SCENARIO` with a new id
+//!    (how the page does it, so that a load balancer with affinity on the
+//!    id sends the session where it will run). [`Command::Rooms`] asks which
+//!    still run ([`RelayMessage::Rooms`]).
 //!
 //! # Events
 //!
@@ -37,18 +45,22 @@
 mod bytes;
 pub mod classic;
 mod event;
+mod kernel_word;
 mod message;
 pub mod python;
 mod scenario;
 mod segment;
+pub mod wire;
 
 pub use event::{
     Actor, Call, CallResult, Ending, Event, EventKind, FourTuple, KernelState, Mode, SocketId,
     SocketRole, SourceLine, TcpState,
 };
+pub use kernel_word::{KernelWord, Probe};
 pub use message::{
-    CaptureStatus, Command, Hello, PortRange, RelayMessage, SessionInfo, SourceFile,
-    MAX_COMMAND_BYTES, PROTOCOL_VERSION,
+    CaptureStatus, Command, Hello, PortRange, RelayMessage, RoomInfo, RoomSummary, SandboxStatus,
+    SessionInfo, SourceFile, MAX_COMMAND_BYTES, PROTOCOL_VERSION,
 };
 pub use scenario::Scenario;
 pub use segment::{Segment, TcpFlag, TcpOption};
+pub use wire::{WireAction, WireRules};

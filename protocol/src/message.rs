@@ -29,6 +29,54 @@ pub enum RelayMessage {
     /// How many viewers watch (and may step) the session now: sent when one
     /// joins or leaves. Every viewer sees every other viewer's steps.
     Viewers { count: u32 },
+    /// The answer to [`Command::Open`]: a new private session, `room` its
+    /// id; the viewer joins it at `/ws?session=ROOM` (the page at
+    /// `?session=ROOM`).
+    Opened { room: String },
+    /// The answer to [`Command::Rooms`]: the class session first, then each
+    /// asked-for private session that still runs.
+    Rooms { rooms: Vec<RoomSummary> },
+}
+
+/// Which of the relay's sessions a viewer is in, and what it may do there.
+///
+/// A relay keeps one **class session** (what `/ws` opens) and any number of
+/// **private sessions** (up to its limit), each at `/ws?session=ID`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomInfo {
+    /// [`RoomInfo::CLASS`], or a private session's id as `?session=` carries it.
+    pub id: String,
+    /// Whether this viewer may step, play, pause and reset the session:
+    /// always in a private one; in the class one unless the relay has a
+    /// presenter and this viewer does not hold the key.
+    pub drives: bool,
+    /// Whether the class session is driven by a presenter alone.
+    pub presenter: bool,
+    /// The most sessions the relay runs at once, the class one included.
+    pub max_sessions: u32,
+    /// How long a private session with nobody watching lasts, in seconds.
+    pub idle_end_s: u64,
+}
+
+impl RoomInfo {
+    /// The class session's id.
+    pub const CLASS: &'static str = "class";
+
+    /// Whether this is the class session.
+    pub fn is_class(&self) -> bool {
+        self.id == Self::CLASS
+    }
+}
+
+/// One session a viewer may join, as [`RelayMessage::Rooms`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomSummary {
+    /// [`RoomInfo::CLASS`] or a private session's id.
+    pub id: String,
+    /// The name of the scenario it runs.
+    pub scenario: String,
+    /// How many watch it now.
+    pub viewers: u32,
 }
 
 /// What a viewer learns on connecting.
@@ -43,6 +91,10 @@ pub struct Hello {
     pub scenarios: Vec<Scenario>,
     /// The session now running; its history follows as `event` messages.
     pub session: SessionInfo,
+    /// Which of the relay's sessions this is and whether this viewer drives
+    /// it; absent in a recorded trace (and from relays before rooms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<RoomInfo>,
     /// The source of the programs as this relay runs them (compiled into it),
     /// so a viewer can show the line each program is at.
     #[serde(default)]
@@ -53,6 +105,20 @@ pub struct Hello {
     /// recorded before this field decode without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral_ports: Option<PortRange>,
+    /// Whether each session runs in a sandbox of its own, and if not, why.
+    /// Traces recorded before this field decode as "not sandboxed".
+    #[serde(default)]
+    pub sandbox: SandboxStatus,
+}
+
+/// Whether sessions run each in a private user and network namespace of
+/// their own (their server at 127.0.0.1:3000, their loopback their own), or
+/// in the relay's process in the host's namespace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxStatus {
+    pub enabled: bool,
+    /// What the sandbox gives, or why there is none and what that means.
+    pub reason: String,
 }
 
 /// An inclusive range of ports, `low..=high`.
@@ -132,4 +198,11 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         scenario: Option<Scenario>,
     },
+    /// Start a private session of this session's scenario, answered by
+    /// [`RelayMessage::Opened`] (or an error naming the limit reached).
+    Open,
+    /// Which of these private sessions (by id) still run, answered by
+    /// [`RelayMessage::Rooms`]. A relay lists only the ids it is asked
+    /// about: holding an id is what lets one join a private session.
+    Rooms { ids: Vec<String> },
 }

@@ -121,6 +121,7 @@ pub const TABLE: &[Row] = &[
     row(Client, "setsockopt", Opt("SO_RCVBUF"), "client", "sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)"),
     row(Client, "setsockopt", Opt("SO_SNDBUF"), "client", "sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)"),
     row(Client, "setsockopt", Opt("TCP_NODELAY"), "client", "sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)"),
+    row(Client, "setsockopt", Opt("TCP_SYNCNT"), "client", "sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_SYNCNT, syn_retries)"),
     row(Client, "connect", Any, "client", "sock.connect((host, port))"),
     row(Client, "getsockname", Any, "client", "print('Client has been assigned the socket: ', sock.getsockname())"),
     row(Client, "send", Whole, "client", "sock.sendall(message)"),

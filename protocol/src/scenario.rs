@@ -1,13 +1,31 @@
 //! Scenarios: what a session runs. Data, so that the browser and the command
 //! line can choose one, vary it, and a recorded trace can say which it was.
 //!
-//! Nothing here scripts the network: a scenario only changes what the two
+//! Nothing here scripts the network: a scenario changes what the two
 //! programs do (what they send, in what pieces, how many clients, which
-//! socket options). Whatever the kernel does about it is what is shown.
+//! socket options) and, in a sandboxed session, what the wire does to the
+//! kernel's own segments (drop, delay: [`crate::wire`]). Whatever the
+//! kernel does about it is what is shown.
 
 use serde::{Deserialize, Serialize};
 
-use crate::classic;
+use crate::{
+    classic,
+    wire::{Matching, Toward, WireRule, WireRules},
+    TcpFlag,
+};
+
+/// Wire rules that drop the first segment `matching` describes, once.
+fn drop_once(matching: Matching) -> WireRules {
+    WireRules {
+        rules: vec![WireRule::Drop {
+            matching,
+            nth: 1,
+            times: 1,
+        }],
+        seed: 0,
+    }
+}
 
 /// A session's configuration. Fields left out of a JSON scenario take the
 /// classic pair's values.
@@ -55,9 +73,18 @@ pub struct Scenario {
     pub rcvbuf: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sndbuf: Option<u32>,
-    /// The port the server listens on; `None` picks a free one for each session.
+    /// The port the server listens on; `None`: 3000 in a sandbox, else a
+    /// free one for each session.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
+    /// `TCP_SYNCNT` on each client's socket: how many times its kernel
+    /// sends the SYN again before connect() gives up (Linux's default is 6,
+    /// about two minutes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syn_retries: Option<u8>,
+    /// What the wire does to the segments (sandboxed sessions only).
+    #[serde(skip_serializing_if = "crate::WireRules::is_empty")]
+    pub wire: crate::WireRules,
 }
 
 impl Default for Scenario {
@@ -93,6 +120,8 @@ impl Scenario {
             rcvbuf: None,
             sndbuf: None,
             port: None,
+            syn_retries: None,
+            wire: crate::WireRules::default(),
         }
     }
 
@@ -155,10 +184,66 @@ impl Scenario {
                 ..classic.clone()
             },
             Scenario {
+                name: "lost-syn".to_owned(),
+                wire: drop_once(Matching {
+                    toward: Some(Toward::Server),
+                    flags: vec![TcpFlag::Syn],
+                    without: vec![TcpFlag::Ack],
+                    data: None,
+                }),
+                ..classic.clone()
+            },
+            Scenario {
+                name: "connect-timeout".to_owned(),
+                syn_retries: Some(1),
+                wire: WireRules {
+                    rules: vec![WireRule::Drop {
+                        matching: Matching {
+                            toward: Some(Toward::Server),
+                            flags: vec![TcpFlag::Syn],
+                            without: vec![TcpFlag::Ack],
+                            data: None,
+                        },
+                        nth: 1,
+                        times: 0,
+                    }],
+                    seed: 0,
+                },
+                ..classic.clone()
+            },
+            Scenario {
+                name: "lost-greeting".to_owned(),
+                wire: drop_once(Matching {
+                    toward: Some(Toward::Server),
+                    data: Some(true),
+                    ..Matching::default()
+                }),
+                ..classic.clone()
+            },
+            Scenario {
+                name: "lost-reply".to_owned(),
+                // Exactly what the server reads: nothing is left unread, so
+                // its close sends FIN, not a RST that would end the
+                // connection before the reply could be sent again.
+                message: "Greetings, serve".to_owned(),
+                wire: drop_once(Matching {
+                    toward: Some(Toward::Client),
+                    data: Some(true),
+                    ..Matching::default()
+                }),
+                ..classic.clone()
+            },
+            Scenario {
                 name: "custom".to_owned(),
                 ..classic
             },
         ]
+    }
+
+    /// Whether the scenario needs a session in a sandbox of its own (one
+    /// whose wire the relay may take in hand).
+    pub fn needs_sandbox(&self) -> bool {
+        !self.wire.is_empty()
     }
 
     /// The preset called `name`.
@@ -178,6 +263,10 @@ impl Scenario {
             "half-close" => "The client calls shutdown(SHUT_WR) after its 16 bytes: its FIN leaves at once and the server's socket goes to CLOSE_WAIT, yet the server still replies and the client, in FIN_WAIT_2, still reads it. Nothing is left unread, so both sides close with FIN, and the client waits in TIME_WAIT.",
             "zero-window" => "The server's receive buffer is tiny (SO_RCVBUF 256; Linux makes it about 2 KB) and it reads slowly (0.4 s between recvs) while the client, with a small send buffer, sends 8 KiB: the server advertises a window of 0, the client's send blocks in the kernel, its kernel probes the shut window (answered by duplicate ACKs), and each recv opens the window again.",
             "unread-close" => "The server reads 16 of the client's 51 bytes and closes without replying: with bytes unread its kernel resets the connection instead of closing it, and the client's recv fails with ECONNRESET.",
+            "lost-syn" => "The wire drops the client's first SYN. Nothing answers, so connect() sleeps until the client's kernel sends the SYN again, about a second later (its initial retransmission timeout): then the handshake completes as usual.",
+            "connect-timeout" => "The wire drops every SYN, and the client sets TCP_SYNCNT to 1. Linux counts those retries as time: the 3 s that one retry would take with the timeout doubling (1 s, then 2 s). Kernels since 6.5 space their first SYN retries a second apart (net.ipv4.tcp_syn_linear_timeouts), so they send the same SYN three times in those 3 s; older ones send it twice. No SYN-ACK ever comes, and connect() fails with ETIMEDOUT.",
+            "lost-greeting" => "The wire drops the segment carrying the 17-byte greeting once. send() has already returned (the bytes were in the kernel's send buffer); no ACK comes, so the client's kernel sends the same bytes again after its retransmission timeout (at least 200 ms), and the server's recv_all still gets its 16 bytes.",
+            "lost-reply" => "The client sends exactly the 16 bytes the server reads, so the server closes with FIN; the wire drops the server's 16-byte reply once. The server has sent it, closed and moved on, so its FIN arrives first, out of order: the client's kernel answers with a duplicate ACK (ack=1) whose SACK block says it holds the FIN but not the 16 bytes before it. From that, the server's kernel sends the reply again at once, without waiting for its retransmission timer, and the client's recv_all gets all 16 bytes.",
             _ => "Your own settings.",
         }
     }

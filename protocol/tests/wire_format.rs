@@ -128,6 +128,63 @@ fn every_event_kind_round_trips() {
         EventKind::SocketOpened {
             role: SocketRole::Fresh,
             fd: 3,
+            cookie: None,
+        },
+        EventKind::SocketOpened {
+            role: SocketRole::Accepted,
+            fd: 4,
+            cookie: Some(0x1005),
+        },
+        EventKind::Kernel {
+            at_us: 1200,
+            word: KernelWord::StateChanged {
+                old: "TCP_CLOSE".into(),
+                new: "TCP_SYN_SENT".into(),
+            },
+        },
+        EventKind::Kernel {
+            at_us: 1201,
+            word: KernelWord::ResetSent {
+                reason: "TCP_ABORT_ON_CLOSE".into(),
+                state: Some("TCP_CLOSE".into()),
+            },
+        },
+        EventKind::Kernel {
+            at_us: 1202,
+            word: KernelWord::ResetReceived { reason: None },
+        },
+        EventKind::Kernel {
+            at_us: 1203,
+            word: KernelWord::Retransmitted {
+                state: Some("TCP_SYN_SENT".into()),
+            },
+        },
+        EventKind::Kernel {
+            at_us: 1204,
+            word: KernelWord::SynAckRetransmitted,
+        },
+        EventKind::Kernel {
+            at_us: 1205,
+            word: KernelWord::Dropped {
+                reason: "TCP_LISTEN_OVERFLOW".into(),
+            },
+        },
+        EventKind::Kernel {
+            at_us: 1206,
+            word: KernelWord::Probe(Probe {
+                cwnd: 10,
+                ssthresh: 2_147_483_647,
+                srtt_us: 21,
+                snd_wnd: 65536,
+                rcv_wnd: 65483,
+                snd_nxt: 1,
+                snd_una: 1,
+                data_len: 17,
+            }),
+        },
+        EventKind::Kernel {
+            at_us: 1207,
+            word: KernelWord::Destroyed,
         },
         EventKind::SocketUpdated {
             role: SocketRole::Listener,
@@ -243,7 +300,28 @@ fn every_relay_message_round_trips() {
             text: "fn main() {}\n".into(),
         }],
         ephemeral_ports: Some(PortRange::LINUX_DEFAULT),
+        sandbox: tcpstep_protocol::SandboxStatus {
+            enabled: true,
+            reason: "each session in its own namespace".into(),
+        },
+        room: Some(RoomInfo {
+            id: RoomInfo::CLASS.into(),
+            drives: false,
+            presenter: true,
+            max_sessions: 16,
+            idle_end_s: 300,
+        }),
     }));
+    round_trip(&RelayMessage::Opened {
+        room: "k3v9q2m7x4bd".into(),
+    });
+    round_trip(&RelayMessage::Rooms {
+        rooms: vec![RoomSummary {
+            id: RoomInfo::CLASS.into(),
+            scenario: "classic".into(),
+            viewers: 2,
+        }],
+    });
     round_trip(&RelayMessage::Session(session()));
     round_trip(&RelayMessage::Resync { from_seq: 10 });
     round_trip(&RelayMessage::Viewers { count: 3 });
@@ -265,6 +343,10 @@ fn every_command_round_trips() {
     }
     round_trip(&Command::Play { interval_ms: 500 });
     round_trip(&Command::Pause);
+    round_trip(&Command::Open);
+    round_trip(&Command::Rooms {
+        ids: vec!["k3v9q2m7x4bd".into()],
+    });
     round_trip(&Command::Reset { scenario: None });
     for scenario in Scenario::presets() {
         round_trip(&Command::Reset {
@@ -324,6 +406,42 @@ fn pinned_encodings_still_decode() {
                 n: 5,
                 data: b"Greet".to_vec()
             }
+        }
+    );
+
+    let said = r#"{"seq":4,"t_us":90,"actor":"kernel","socket":2,"kind":"kernel",
+        "at_us":80,"word":{"what":"reset_sent","reason":"TCP_ABORT_ON_CLOSE","state":"TCP_CLOSE"}}"#;
+    let ev: Event = serde_json::from_str(said).expect("a kernel event");
+    assert_eq!(
+        ev.kind,
+        EventKind::Kernel {
+            at_us: 80,
+            word: KernelWord::ResetSent {
+                reason: "TCP_ABORT_ON_CLOSE".into(),
+                state: Some("TCP_CLOSE".into())
+            }
+        }
+    );
+    let probe = r#"{"seq":5,"t_us":91,"actor":"kernel","socket":2,"kind":"kernel","at_us":81,
+        "word":{"what":"probe","cwnd":10,"ssthresh":2147483647,"srtt_us":21,"snd_wnd":65536,
+        "rcv_wnd":65483,"snd_nxt":1,"snd_una":1,"data_len":17}}"#;
+    let ev: Event = serde_json::from_str(probe).expect("a probe event");
+    assert!(matches!(
+        ev.kind,
+        EventKind::Kernel {
+            word: KernelWord::Probe(Probe { cwnd: 10, .. }),
+            ..
+        }
+    ));
+    let opened = r#"{"seq":6,"t_us":92,"actor":"server","socket":3,"kind":"socket_opened",
+        "role":"accepted","fd":5,"cookie":4101}"#;
+    let ev: Event = serde_json::from_str(opened).expect("an opened socket with its cookie");
+    assert_eq!(
+        ev.kind,
+        EventKind::SocketOpened {
+            role: SocketRole::Accepted,
+            fd: 5,
+            cookie: Some(4101)
         }
     );
 
@@ -421,4 +539,36 @@ fn a_hello_with_or_without_the_port_range_decodes() {
     );
     assert_eq!(PortRange::parse("60999 32768"), None);
     assert_eq!(PortRange::parse("1 2 3"), None);
+}
+
+/// The rooms' messages as a page and a relay write them: pinned, so that a
+/// page and a relay built apart still understand each other.
+#[test]
+fn the_rooms_messages_are_pinned() {
+    let open: Command = serde_json::from_str(r#"{"command":"open"}"#).expect("open");
+    assert_eq!(open, Command::Open);
+    let rooms: Command =
+        serde_json::from_str(r#"{"command":"rooms","ids":["k3v9q2m7x4bd"]}"#).expect("rooms");
+    assert_eq!(
+        rooms,
+        Command::Rooms {
+            ids: vec!["k3v9q2m7x4bd".into()]
+        }
+    );
+    let opened = serde_json::to_string(&RelayMessage::Opened {
+        room: "k3v9q2m7x4bd".into(),
+    })
+    .expect("encodes");
+    assert_eq!(opened, r#"{"type":"opened","room":"k3v9q2m7x4bd"}"#);
+    let info = RoomInfo {
+        id: RoomInfo::CLASS.into(),
+        drives: true,
+        presenter: false,
+        max_sessions: 16,
+        idle_end_s: 300,
+    };
+    assert_eq!(
+        serde_json::to_string(&info).expect("encodes"),
+        r#"{"id":"class","drives":true,"presenter":false,"max_sessions":16,"idle_end_s":300}"#
+    );
 }

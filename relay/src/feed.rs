@@ -28,6 +28,9 @@ enum EventMessage<'a> {
 }
 
 /// One item of the live feed.
+// A session's item is the large one, and one is made per session: boxing
+// it would cost every reader a pointer for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Item {
     /// A new session began.
@@ -64,7 +67,12 @@ pub struct Feed {
     live: broadcast::Sender<Item>,
     /// The most events one session's history holds (see [`MAX_EVENTS`]).
     limit: usize,
+    /// Also given every item, in order, as it is pushed (see [`Feed::tap`]).
+    tap: Option<Tap>,
 }
+
+/// What a tapped feed gives each item to.
+pub type Tap = Box<dyn Fn(&Item) + Send + Sync>;
 
 /// The most events a session's history holds. Past it the relay records one
 /// `history_full` event and nothing more: the session is paused, and a reset
@@ -83,7 +91,26 @@ impl Feed {
             }),
             live: broadcast::channel(live_buffer.max(1)).0,
             limit: MAX_EVENTS,
+            tap: None,
         }
+    }
+
+    /// The same feed, giving every item to `tap` as it is pushed, under the
+    /// feed's lock: in order, and before `push` returns. A sandboxed
+    /// session's worker sends its events to the relay this way, so that
+    /// once its session has stopped, every event it made is on the way.
+    pub fn tap(mut self, tap: Tap) -> Self {
+        self.tap = Some(tap);
+        self
+    }
+
+    /// Tells the live side (and the tap) about `item`.
+    fn publish(&self, item: Item) {
+        if let Some(tap) = &self.tap {
+            tap(&item);
+        }
+        // No receivers is fine: nobody is watching yet.
+        let _ = self.live.send(item);
     }
 
     /// The same feed with another history limit (tests use small ones).
@@ -98,13 +125,18 @@ impl Feed {
 
     /// Starts a new session: its history begins empty and its clock at zero.
     pub fn begin_session(&self, session: SessionInfo) {
+        self.begin_session_at(session, Instant::now());
+    }
+
+    /// [`Feed::begin_session`] for a session whose clock read zero at
+    /// `started` (a sandboxed session's, started in its worker).
+    pub fn begin_session_at(&self, session: SessionInfo, started: Instant) {
         let mut state = self.lock();
         state.session = session.clone();
-        state.started = Instant::now();
+        state.started = started;
         state.events.clear();
         state.encoded.clear();
-        // No receivers is fine: nobody is watching yet.
-        let _ = self.live.send(Item::Session(session));
+        self.publish(Item::Session(session));
     }
 
     /// Appends an event to session `session`'s stream, and says whether the
@@ -142,7 +174,7 @@ impl Feed {
             None => (None, None),
         };
         let event = Event {
-            seq: state.events.len() as u64,
+            seq: 0,
             t_us: u64::try_from(state.started.elapsed().as_micros()).unwrap_or(u64::MAX),
             actor,
             socket,
@@ -150,6 +182,32 @@ impl Feed {
             at,
             kind,
         };
+        self.store(&mut state, session, event);
+        state.events.len() <= self.limit
+    }
+
+    /// Appends an event made elsewhere (in a sandboxed session's worker,
+    /// whose own feed kept its history bounded) to session `session`'s
+    /// stream, at the next `seq` and at its own time on the session's clock
+    /// (never before the last event's).
+    pub fn append(&self, session: u64, event: Event) {
+        let mut state = self.lock();
+        if state.session.id != session {
+            return;
+        }
+        if let EventKind::ModeChanged { mode } = &event.kind {
+            state.session.mode = *mode;
+        }
+        self.store(&mut state, session, event);
+    }
+
+    /// Gives `event` the next `seq` (and a time no earlier than the last
+    /// event's), keeps it, and publishes it.
+    fn store(&self, state: &mut State, session: u64, mut event: Event) {
+        event.seq = state.events.len() as u64;
+        if let Some(last) = state.events.last() {
+            event.t_us = event.t_us.max(last.t_us);
+        }
         let json: Arc<str> = match serde_json::to_string(&EventMessage::Event(&event)) {
             Ok(json) => json.into(),
             // Our own types always encode; if one ever does not, say so in the stream.
@@ -160,8 +218,7 @@ impl Feed {
         let seq = event.seq;
         state.events.push(event);
         state.encoded.push(json.clone());
-        let _ = self.live.send(Item::Event { session, seq, json });
-        state.events.len() <= self.limit
+        self.publish(Item::Event { session, seq, json });
     }
 
     /// The current session, its history, and the live events that follow it,
@@ -187,6 +244,13 @@ impl Feed {
     /// Tells every viewer how many watch.
     pub fn announce_viewers(&self, count: u32) {
         let _ = self.live.send(Item::Viewers(count));
+    }
+
+    /// When session `session`'s clock read 0, if it is the current one:
+    /// what the kernel's tracepoints time (`CLOCK_MONOTONIC`) is measured from.
+    pub fn started(&self, session: u64) -> Option<Instant> {
+        let state = self.lock();
+        (state.session.id == session).then_some(state.started)
     }
 
     /// The current session.

@@ -5,6 +5,7 @@ use std::{
     io::IsTerminal,
     net::{IpAddr, Ipv4Addr, SocketAddr},
     process::ExitCode,
+    sync::Arc,
 };
 
 use anyhow::{anyhow, Context, Result};
@@ -14,12 +15,13 @@ use clap::{
 };
 use protocol::{classic::DEFAULT_PORT, Scenario};
 use tcpstep_relay::{
-    capture,
     feed::LIVE_BUFFER,
-    host::Host,
     hub::{self, OriginPolicy, TRUNK_PORT, WS_PATH},
     pair::{self, ClientConfig, Server, ServerConfig, Stdout},
     record,
+    rooms::{self, Room, Rooms, RoomsConfig},
+    sandbox,
+    tracepoints::KernelTrace,
 };
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -56,6 +58,13 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
     },
+    /// One session in a sandbox of its own, for the relay that started it (not for people).
+    #[command(hide = true)]
+    Worker {
+        /// Only check that a sandbox can be made here, and say so
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -73,7 +82,67 @@ struct ServeArgs {
     #[arg(long, default_value = "classic", value_parser = Presets)]
     scenario: String,
     #[command(flatten)]
+    rooms: RoomArgs,
+    #[command(flatten)]
     options: ScenarioArgs,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
+}
+
+/// Where sessions run.
+#[derive(Debug, clap::Args)]
+struct SandboxArgs {
+    /// Run sessions in the relay's own process and network namespace, not each in a sandbox of its own
+    #[arg(long)]
+    no_sandbox: bool,
+}
+
+impl SandboxArgs {
+    /// Decides where this process's sessions run (a sandbox that cannot
+    /// be made is logged as a warning, once) and returns what capture is
+    /// like there.
+    fn choose(&self) -> protocol::CaptureStatus {
+        if self.no_sandbox {
+            sandbox::refuse_worker();
+        } else {
+            // /proc/self/exe, not the path we were started by: the same
+            // binary even if a rebuild replaced the file since.
+            sandbox::use_worker("/proc/self/exe".into());
+        }
+        sandbox::capture_status()
+    }
+}
+
+/// The class session's presenter and the limits on sessions.
+#[derive(Debug, clap::Args)]
+struct RoomArgs {
+    /// Only viewers holding a secret key (printed as a link) step, play, pause and reset the class session; everyone else watches and may try it in a session of their own
+    #[arg(long)]
+    presenter: bool,
+    /// The most sessions at once, the class session included (each is a few threads and sockets; 16 suits 2 cores)
+    #[arg(long, value_name = "N", default_value_t = rooms::DEFAULT_MAX_SESSIONS, value_parser = clap::value_parser!(u32).range(1..))]
+    max_sessions: u32,
+    /// A private session nobody has watched for this many seconds ends by itself
+    #[arg(long, value_name = "SECONDS", default_value_t = rooms::DEFAULT_IDLE.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    private_idle: u64,
+}
+
+impl RoomArgs {
+    /// The rooms' settings, with a fresh presenter key if asked for one.
+    fn config(&self) -> Result<RoomsConfig> {
+        let presenter = match self.presenter {
+            true => Some(
+                rooms::secret::random_name(rooms::secret::KEY_LEN)
+                    .context("cannot make a presenter key (reading /dev/urandom)")?,
+            ),
+            false => None,
+        };
+        Ok(RoomsConfig {
+            max_sessions: self.max_sessions,
+            idle: std::time::Duration::from_secs(self.private_idle),
+            presenter,
+        })
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -92,6 +161,8 @@ struct RecordArgs {
     timeout: u64,
     #[command(flatten)]
     options: ScenarioArgs,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
 }
 
 /// `--scenario`'s values: the presets themselves, offered in the help (and
@@ -127,7 +198,7 @@ impl TypedValueParser for Presets {
 /// Changes to a scenario's settings; any of them makes it a custom one.
 #[derive(Debug, Default, clap::Args)]
 struct ScenarioArgs {
-    /// The port the pair's server listens on (default: a free one for each session)
+    /// The port the pair's server listens on (default: 3000 in a sandbox, else a free one for each session)
     #[arg(long = "server-port", value_name = "PORT")]
     server_port: Option<u16>,
     /// What each client sends
@@ -178,6 +249,9 @@ struct ScenarioArgs {
     /// The server pauses this long before each accept (a busy server)
     #[arg(long)]
     accept_pause_ms: Option<u64>,
+    /// TCP_SYNCNT on each client: how many times its kernel resends the SYN before connect() gives up
+    #[arg(long)]
+    syn_retries: Option<u8>,
 }
 
 impl ScenarioArgs {
@@ -211,6 +285,7 @@ impl ScenarioArgs {
         s.replies &= !self.silent_server;
         s.read_pause_ms = self.read_pause_ms.unwrap_or(s.read_pause_ms);
         s.accept_pause_ms = self.accept_pause_ms.unwrap_or(s.accept_pause_ms);
+        s.syn_retries = self.syn_retries.or(s.syn_retries);
         Ok(tcpstep_relay::scenario::named_truly(s))
     }
 }
@@ -265,13 +340,17 @@ fn run(cli: Cli) -> Result<()> {
             pair::client(addr, &ClientConfig::default(), &mut Stdout)?;
             Ok(())
         }
+        Some(Command::Worker { check }) => {
+            log_to_stderr();
+            sandbox::worker::run(check).context("worker")
+        }
     }
 }
 
 fn record_session(args: RecordArgs) -> Result<()> {
     let scenario = args.options.apply(&args.scenario)?;
     tcpstep_relay::scenario::plan(&scenario)?;
-    let capture = capture::status();
+    let capture = args.sandbox.choose();
     if args.pcap.is_some() && !capture.enabled {
         return Err(anyhow!(capture.reason));
     }
@@ -316,10 +395,11 @@ fn serve(args: ServeArgs) -> Result<()> {
         // so that a signal sent the moment we are never goes unheard.
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
-        let capture = capture::status();
+        let capture = args.sandbox.choose();
         let scenario = args.options.apply(&args.scenario)?;
-        let host = Host::start(scenario, capture.clone(), LIVE_BUFFER)
+        let class = Room::start(scenario, capture.clone(), LIVE_BUFFER)
             .context("cannot start a session")?;
+        let rooms = Rooms::new(class, args.rooms.config()?);
         println!(
             "tcpstep relay {} (protocol {})",
             env!("CARGO_PKG_VERSION"),
@@ -329,7 +409,39 @@ fn serve(args: ServeArgs) -> Result<()> {
         println!(
             "open the visualiser at http://127.0.0.1:{TRUNK_PORT}/ (`cargo xtask dev` serves it)"
         );
+        println!("sandbox: {}", sandbox::status().reason);
         println!("capture: {}", capture.reason);
+        // The kernel's own account of every session's sockets, read here,
+        // once per relay, in a private trace instance removed at the end.
+        let kernel = match KernelTrace::start() {
+            Ok(trace) => {
+                let trace = Arc::new(trace);
+                rooms
+                    .class()
+                    .follow_kernel(trace.clone())
+                    .context("cannot follow the sessions for the kernel's tracepoints")?;
+                println!(
+                    "kernel tracepoints: on, in {}",
+                    trace.instance().display()
+                );
+                Some(trace)
+            }
+            Err(reason) => {
+                println!("kernel tracepoints: off: {reason}");
+                None
+            }
+        };
+        if let Some(key) = &rooms.config().presenter {
+            println!(
+                "presenter link (keep it to yourself: whoever opens it steps the class session): \
+                 http://127.0.0.1:{TRUNK_PORT}/?key={key}"
+            );
+        }
+        println!(
+            "sessions: at most {} at once; a private one nobody watches ends after {} s",
+            rooms.config().max_sessions,
+            rooms.config().idle.as_secs()
+        );
         if !args.bind.is_loopback() {
             println!(
                 "warning: listening on {}: other machines can drive this relay",
@@ -344,11 +456,21 @@ fn serve(args: ServeArgs) -> Result<()> {
             }
         };
         // Returns once every viewer has had its close frame (or the hub's patience ran out).
-        hub::run(listener, host.clone(), origins, shutdown).await;
-        println!("stopping: closing the session's sockets");
-        tokio::task::spawn_blocking(move || host.shutdown())
+        hub::run(listener, rooms.clone(), origins, shutdown).await;
+        println!("stopping: closing the sessions' sockets");
+        tokio::task::spawn_blocking(move || rooms.shutdown())
             .await
-            .context("the session's shutdown failed")
+            .context("the session's shutdown failed")?;
+        if let Some(trace) = kernel {
+            let left_out = trace.left_out();
+            tracing::info!(
+                "kernel tracepoints left out: {} about no socket, {} about sockets of no session, {} lost",
+                left_out.no_socket,
+                left_out.unclaimed,
+                left_out.lost
+            );
+        }
+        Ok(())
     })
 }
 

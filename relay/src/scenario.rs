@@ -23,6 +23,8 @@ pub enum ScenarioError {
     Unknown(String, String),
     #[error("{0} must be between {1} and {2}")]
     OutOfRange(&'static str, u64, u64),
+    #[error("{0}")]
+    Wire(String),
 }
 
 /// What a session runs: the server's part (if one listens) and each client's.
@@ -50,6 +52,11 @@ pub fn plan(scenario: &Scenario) -> Result<Plan, ScenarioError> {
             scenario.name.clone(),
             names.join(", "),
         ));
+    }
+    scenario.wire.check().map_err(ScenarioError::Wire)?;
+    if let Some(retries) = scenario.syn_retries {
+        // The kernel refuses TCP_SYNCNT outside 1..=127.
+        within("syn_retries", retries.into(), 1, 127)?;
     }
     let max = MAX_BYTES as u64;
     within("clients", scenario.clients.into(), 1, MAX_CLIENTS.into())?;
@@ -108,6 +115,7 @@ pub fn plan(scenario: &Scenario) -> Result<Plan, ScenarioError> {
         abort: scenario.abort,
         rcvbuf: scenario.rcvbuf,
         sndbuf: scenario.sndbuf,
+        syn_retries: scenario.syn_retries,
     };
     Ok(Plan {
         server,

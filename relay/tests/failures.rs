@@ -26,6 +26,7 @@ use tcpstep_relay::{
     host::Host,
     hub::CLOSE_PATIENCE,
     pair::{self, ClientConfig, Observer, PairError, Server, ServerConfig},
+    rooms::{Rooms, RoomsConfig},
 };
 use tokio_tungstenite::tungstenite::{
     protocol::{frame::coding::CloseCode, CloseFrame},
@@ -181,13 +182,20 @@ fn in_use(port: u16) -> String {
 
 #[test]
 fn record_says_at_once_that_the_server_could_not_bind() {
-    // Another program's listener holds the port.
+    // Another program's listener holds the port, in the host's namespace,
+    // where sessions run without a sandbox (in one, the port is free).
     let holder = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let port = holder.local_addr().expect("its address").port();
     let out = std::env::temp_dir().join(format!("tcpstep-failures-{}.jsonl", std::process::id()));
     let started = Instant::now();
     let run = Command::new(RELAY)
-        .args(["record", "--scenario", "custom", "--server-port"])
+        .args([
+            "record",
+            "--no-sandbox",
+            "--scenario",
+            "custom",
+            "--server-port",
+        ])
         .arg(port.to_string())
         .args(["--timeout", "60", "--out"])
         .arg(&out)
@@ -437,7 +445,7 @@ async fn stopping_reaches_a_viewer_still_taking_its_history() {
         addr,
         stop,
         task: hub,
-    } = Hub::start(host.clone(), &[]).await;
+    } = Hub::start(Rooms::new(host.clone(), RoomsConfig::default()), &[]).await;
     // A viewer with a small receive buffer that reads nothing for now: the
     // relay's sends of the history soon wait for it.
     let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
@@ -500,7 +508,7 @@ async fn stopping_lets_go_of_a_connection_that_has_sent_no_request() {
         addr,
         stop,
         task: hub,
-    } = Hub::start(host.clone(), &[]).await;
+    } = Hub::start(Rooms::new(host.clone(), RoomsConfig::default()), &[]).await;
     let mut silent = tokio::net::TcpStream::connect(addr)
         .await
         .expect("connect to the hub");

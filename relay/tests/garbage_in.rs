@@ -84,6 +84,10 @@ fn real_commands() -> Vec<String> {
         Command::Reset {
             scenario: Some(Scenario::classic()),
         },
+        Command::Open,
+        Command::Rooms {
+            ids: vec!["k3v9q2m7x4bd".into()],
+        },
     ]
     .iter()
     .map(|c| serde_json::to_string(c).expect("encode"))

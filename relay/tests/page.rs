@@ -13,7 +13,8 @@ use support::{webdriver::Browser, Relay};
 /// A real run of `scenario`, recorded with capture and saved as a trace
 /// file the page can open: the file, and how many events it holds.
 fn saved_trace(scenario: protocol::Scenario) -> (Trace, usize) {
-    let capture = tcpstep_relay::capture::status();
+    sandboxed();
+    let capture = tcpstep_relay::sandbox::capture_status();
     assert!(
         capture.enabled,
         "this test checks the wire: {}",
@@ -61,9 +62,20 @@ fn press_step_until(browser: &Browser, what: &str, done: impl Fn(&Browser) -> bo
     }
 }
 
+/// Runs this process's sessions as `relay serve` does: each in a sandbox
+/// of its own.
+fn sandboxed() {
+    let sandbox = tcpstep_relay::sandbox::use_worker(support::RELAY.into());
+    assert!(
+        sandbox.enabled,
+        "the page tests run sandboxed sessions: {sandbox:?}"
+    );
+}
+
 /// A real relay that the served page may connect to, with capture on (the
 /// page tests check the wire): the relay, and the page's URL pointed at it.
 async fn relay_for_the_page() -> (Relay, String) {
+    sandboxed();
     let page = page_url();
     let origin = page.trim_end_matches('/').to_owned();
     let relay = Relay::start_with(tcpstep_relay::feed::LIVE_BUFFER, &[&origin]).await;
@@ -960,6 +972,369 @@ async fn one_step_lists_everything_it_caused() {
         assert!(sockets.contains("never called bind()"), "{sockets}");
         assert!(sockets.contains("threads of one process"), "{sockets}");
         assert!(!sockets.contains("SYN_SENT") || sockets.contains("(Linux: SYN_SENT)"));
+    })
+    .await
+    .expect("the browser thread");
+}
+
+/// The wire in hand, as a learner sees it: in lost-greeting, the greeting's
+/// segment stops part of the way with a cross, and below it the same 17
+/// bytes cross again, sent by the client's kernel after its timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the page served and chromedriver: cargo xtask test runs it"]
+async fn a_dropped_segment_and_its_retransmission_on_the_ladder() {
+    let page = page_url();
+    let (trace, _) = saved_trace(protocol::Scenario::preset("lost-greeting").expect("a preset"));
+    tokio::task::spawn_blocking(move || {
+        let browser = Browser::start();
+        browser.goto(&format!("{page}?relay=ws://127.0.0.1:1/ws"));
+        browser.wait_for("the page to give up on the relay", |b| {
+            b.text(".link").contains("Relay gone")
+        });
+        browser.type_into(".open-trace input", &trace.path.display().to_string());
+        browser.wait_for("the trace to open", |b| {
+            b.text(".trace-name").contains("lost-greeting.jsonl")
+        });
+        let labels = browser.texts(".seg .seg-label");
+        let dropped = labels
+            .iter()
+            .position(|l| l.contains("len=17") && l.contains("✕ dropped"))
+            .unwrap_or_else(|| panic!("the dropped greeting: {labels:?}"));
+        let again = labels
+            .iter()
+            .position(|l| l.contains("len=17") && !l.contains("dropped"))
+            .unwrap_or_else(|| panic!("the greeting sent again: {labels:?}"));
+        assert!(dropped < again, "{labels:?}");
+        let (_, name) = browser.accessible(".seg.dropped");
+        assert!(name.starts_with("Dropped by the wire"), "{name}");
+    })
+    .await
+    .expect("the browser thread");
+}
+
+/// The kernel's own account on the page: with the relay reading the
+/// tracepoints (as `relay serve` does), the classic exchange's RST arrow
+/// carries the kernel's reason, the sockets' cards show the handshake's
+/// SYN-SENT and SYN-RECEIVED, the findings name the kernel as their
+/// source, and the page stays accessible with all of it shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the page served, chromedriver, axe-core and tracefs: cargo xtask test runs it"]
+async fn the_kernels_own_words_on_the_page() {
+    let trace = match tcpstep_relay::tracepoints::KernelTrace::start() {
+        Ok(trace) => std::sync::Arc::new(trace),
+        Err(reason) => {
+            let required = std::env::var("TCPSTEP_REQUIRE_TRACEFS").is_ok_and(|v| v.trim() == "1");
+            assert!(!required, "TCPSTEP_REQUIRE_TRACEFS=1, but: {reason}");
+            eprintln!("SKIPPED: the kernel's words on the page, as {reason}");
+            return;
+        }
+    };
+    let axe = support::axe::script();
+    let (relay, url) = relay_for_the_page().await;
+    let feed = relay.host.feed().clone();
+    let _follower = tcpstep_relay::tracepoints::follow(trace, &feed).expect("follow");
+
+    tokio::task::spawn_blocking(move || {
+        let browser = Browser::start();
+        browser.goto(&url);
+        browser.wait_for("the page to connect", |b| b.text(".link") == "Live");
+        press_step_until(&browser, "the relay says the exchange is over", |_| {
+            classic_exchange_done(&feed.events())
+        });
+        browser.wait_for("the RST's badge: the kernel's reason", |b| {
+            b.texts(".seg.rst .kernel-reason")
+                .iter()
+                .any(|t| t.trim() == "TCP_ABORT_ON_CLOSE")
+        });
+        let sockets = browser.texts(".socket");
+        let card = |role: &str| {
+            sockets
+                .iter()
+                .find(|s| s.contains(role))
+                .unwrap_or_else(|| panic!("a {role} card in {sockets:?}"))
+                .clone()
+        };
+        let handshake = "SYN-SENT (Linux: SYN_SENT) → ESTABLISHED";
+        let seen = std::time::Instant::now();
+        while !browser
+            .texts(".socket .path")
+            .iter()
+            .any(|p| p.contains(handshake))
+        {
+            assert!(
+                seen.elapsed() < std::time::Duration::from_secs(20),
+                "no card shows {handshake}: {:?}",
+                browser.texts(".socket")
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let accepted = card("connection socket (from accept)");
+        assert!(
+            accepted.contains("SYN-RECEIVED (Linux: SYN_RECV) → ESTABLISHED"),
+            "{accepted}"
+        );
+        assert!(accepted.contains("TCP_ABORT_ON_CLOSE"), "{accepted}");
+        assert!(
+            accepted.contains("unread"),
+            "the reason's plain words: {accepted}"
+        );
+        let findings = browser.text(".expert");
+        assert!(
+            findings.contains("reset, in the kernel's words")
+                && findings.contains("from the kernel's tracepoints"),
+            "{findings}"
+        );
+        support::axe::assert_accessible(&browser, &axe, "with the kernel's words shown");
+        browser.prefer_color_scheme("dark");
+        support::axe::assert_accessible(&browser, &axe, "with the kernel's words, dark");
+    })
+    .await
+    .expect("the browser thread");
+}
+
+/// A real relay for the page whose rooms run under `config`: the relay and
+/// the page's URL pointed at its class session.
+async fn rooms_for_the_page(config: tcpstep_relay::rooms::RoomsConfig) -> (Relay, String) {
+    sandboxed();
+    let page = page_url();
+    let origin = page.trim_end_matches('/').to_owned();
+    let relay = Relay::start_rooms(
+        protocol::Mode::Paused,
+        tcpstep_relay::feed::LIVE_BUFFER,
+        &[&origin],
+        config,
+    )
+    .await;
+    let url = format!("{page}?relay={}", relay.url);
+    (relay, url)
+}
+
+/// How many stepped calls of a room's session have entered the kernel.
+fn entered(room: &tcpstep_relay::rooms::Room) -> usize {
+    room.feed()
+        .events()
+        .iter()
+        .filter(
+            |e| matches!(&e.kind, protocol::EventKind::CallEntered { call } if call.is_stepped()),
+        )
+        .count()
+}
+
+/// The page's `?session=` value, once it has one.
+fn session_in_url(browser: &Browser) -> Option<String> {
+    let search = browser
+        .run("return location.search;", serde_json::json!([]))
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|p| p.strip_prefix("session="))
+        .map(str::to_owned)
+}
+
+/// A session of one's own: the button starts it, the URL carries its id,
+/// and another browser given the link sees the same session, steps and all,
+/// while the class session has not moved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the page served and chromedriver: cargo xtask test runs it"]
+async fn a_session_of_ones_own_is_shared_by_its_link() {
+    let (relay, url) = rooms_for_the_page(Default::default()).await;
+    let rooms = relay.rooms.clone();
+    let class = relay.host.clone();
+    tokio::task::spawn_blocking(move || {
+        let browser = Browser::start();
+        browser.goto(&url);
+        browser.wait_for("the page to connect", |b| b.text(".link") == "Live");
+        browser.wait_for("the class session named", |b| {
+            b.text(".rooms").contains("You are in the class session")
+        });
+        assert_eq!(session_in_url(&browser), None);
+        assert_eq!(browser.text(".open-room"), "Start a session of my own");
+        browser.click(".open-room");
+        browser.wait_for("the page to move to its own session", |b| {
+            session_in_url(b).is_some() && b.text(".link") == "Live"
+        });
+        let id = session_in_url(&browser).expect("an id in the URL");
+        browser.wait_for("its own session named", |b| {
+            b.text(".room-name")
+                .contains(&format!("your own session {id}"))
+        });
+        let own = rooms.find(Some(&id)).expect("the relay runs it");
+        // Its downloads are its own.
+        let downloads = browser.run(
+            "return [...document.querySelectorAll('.downloads a')].map(a => a.getAttribute('href'));",
+            serde_json::json!([]),
+        );
+        let downloads: Vec<String> = serde_json::from_value(downloads).expect("links");
+        assert!(!downloads.is_empty());
+        for href in &downloads {
+            assert!(href.ends_with(&format!("?session={id}")), "{href}");
+        }
+        // Step it: the server's first calls.
+        press_step_until(&browser, "the server listens", |_| entered(&own) >= 4);
+        browser.wait_for("the server's first line", |b| {
+            b.text(".terminal.server").contains("Listening at")
+        });
+        assert_eq!(entered(&class), 0, "the class session moved");
+
+        // Another browser, given only the link, is in the same session.
+        let link = browser
+            .run("return location.href;", serde_json::json!([]))
+            .as_str()
+            .expect("the page's address")
+            .to_owned();
+        assert!(!link.contains("open="), "the link passed on only joins: {link}");
+        let other = Browser::start();
+        other.goto(&link);
+        other.wait_for("the second browser to connect", |b| {
+            b.text(".link") == "Live"
+        });
+        other.wait_for("the same session named", |b| {
+            b.text(".room-name").contains(&id)
+        });
+        let server_addr = own.feed().session().server_addr;
+        other.wait_for("the same server, with its steps", |b| {
+            b.text(".status").contains(&server_addr)
+                && b.text(".terminal.server").contains("Listening at")
+        });
+        // Both count each other, and a step in one reaches the other.
+        other.wait_for("two watching", |b| {
+            b.text(".room-list").contains("2 watching") || b.text(".watching").contains('2')
+        });
+        let before = entered(&own);
+        other.click(".controls button");
+        browser.wait_for("the other browser's step", |_| entered(&own) > before);
+        // The way back to the class session.
+        browser.click(".to-class");
+        browser.wait_for("the class session again", |b| {
+            session_in_url(b).is_none()
+                && b.text(".link") == "Live"
+                && b.text(".rooms").contains("You are in the class session")
+        });
+        // Which lists the session this browser started.
+        browser.wait_for("its own session listed", |b| {
+            b.text(".room-list").contains(&format!("session {id}"))
+        });
+        // A link to a session that does not run says so, and leads back.
+        let class_url = browser
+            .run("return location.href;", serde_json::json!([]))
+            .as_str()
+            .expect("the page's address")
+            .to_owned();
+        let sep = if class_url.contains('?') { '&' } else { '?' };
+        browser.goto(&format!("{class_url}{sep}session=m7x4bdk3v9q2"));
+        browser.wait_for("the relay's words", |b| {
+            b.text(".notice").contains("there is no session m7x4bdk3v9q2")
+        });
+        browser.click(".to-class");
+        browser.wait_for("the class session once more", |b| {
+            session_in_url(b).is_none()
+                && b.text(".link") == "Live"
+                && b.text(".rooms").contains("You are in the class session")
+        });
+    })
+    .await
+    .expect("the browser thread");
+}
+
+/// With a presenter: a viewer without the key cannot step the class
+/// session (the page says why), the presenter's link can, and the watcher
+/// sees it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the page served and chromedriver: cargo xtask test runs it"]
+async fn only_the_presenter_steps_the_class_session_in_the_browser() {
+    let key = tcpstep_relay::rooms::secret::random_name(24).expect("a key");
+    let config = tcpstep_relay::rooms::RoomsConfig {
+        presenter: Some(key.clone()),
+        ..Default::default()
+    };
+    let (relay, url) = rooms_for_the_page(config).await;
+    let class = relay.host.clone();
+    tokio::task::spawn_blocking(move || {
+        let watcher = Browser::start();
+        watcher.goto(&url);
+        watcher.wait_for("the page to connect", |b| b.text(".link") == "Live");
+        watcher.wait_for("who steps it said", |b| {
+            b.text(".rooms").contains("The presenter steps it")
+        });
+        assert_eq!(watcher.text(".open-room"), "Try it myself");
+        watcher.wait_for("Step to be offered", |b| {
+            b.run(
+                "return !document.querySelector('.controls button').disabled;",
+                serde_json::json!([]),
+            )
+            .as_bool()
+                == Some(true)
+        });
+        watcher.click(".controls button");
+        watcher.wait_for("the relay's refusal", |b| {
+            b.text(".notice").contains("only the presenter")
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert_eq!(entered(&class), 0, "a viewer without the key stepped");
+
+        let presenter = Browser::start();
+        presenter.goto(&format!("{url}&key={key}"));
+        presenter.wait_for("the presenter's page", |b| {
+            b.text(".link") == "Live" && b.text(".rooms").contains("You present it")
+        });
+        press_step_until(&presenter, "the presenter's steps", |_| {
+            entered(&class) >= 4
+        });
+        watcher.wait_for("the watcher sees the presenter's steps", |b| {
+            b.text(".terminal.server").contains("Listening at")
+        });
+    })
+    .await
+    .expect("the browser thread");
+}
+
+/// "Try it myself": a watcher of a presented class session gets a private
+/// session of the same scenario, which it steps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the page served and chromedriver: cargo xtask test runs it"]
+async fn try_it_myself_opens_a_session_of_the_same_scenario() {
+    let key = tcpstep_relay::rooms::secret::random_name(24).expect("a key");
+    let config = tcpstep_relay::rooms::RoomsConfig {
+        presenter: Some(key),
+        ..Default::default()
+    };
+    let (relay, url) = rooms_for_the_page(config).await;
+    // The presenter has chosen another scenario for the class.
+    relay
+        .host
+        .command(protocol::Command::Reset {
+            scenario: protocol::Scenario::preset("half-close"),
+        })
+        .expect("the presenter's reset");
+    let rooms = relay.rooms.clone();
+    let class = relay.host.clone();
+    tokio::task::spawn_blocking(move || {
+        let browser = Browser::start();
+        browser.goto(&url);
+        browser.wait_for("the page to connect", |b| {
+            b.text(".link") == "Live" && b.text(".open-room") == "Try it myself"
+        });
+        browser.click(".open-room");
+        browser.wait_for("a session of its own", |b| {
+            session_in_url(b).is_some()
+                && b.text(".link") == "Live"
+                && b.text(".rooms").contains("your own session")
+        });
+        let id = session_in_url(&browser).expect("an id in the URL");
+        let own = rooms.find(Some(&id)).expect("the relay runs it");
+        assert_eq!(own.feed().session().scenario.name, "half-close");
+        assert_eq!(
+            own.feed().session().scenario,
+            class.feed().session().scenario
+        );
+        browser.wait_for("the scenario shown", |b| {
+            b.text(".status").contains("half-close")
+        });
+        press_step_until(&browser, "its own steps", |_| entered(&own) >= 2);
+        assert_eq!(entered(&class), 0, "the class session moved");
     })
     .await
     .expect("the browser thread");

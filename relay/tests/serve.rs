@@ -3,78 +3,10 @@
 
 mod support;
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command as Process, Stdio},
-};
+use std::process::Command as Process;
 
 use protocol::{Call, Command, EventKind, RelayMessage};
-use support::{step, Viewer};
-
-const RELAY: &str = env!("CARGO_BIN_EXE_relay");
-
-struct Serving {
-    child: Child,
-    url: String,
-    banner: Vec<String>,
-}
-
-impl Serving {
-    fn start() -> Serving {
-        Serving::start_args(&[])
-    }
-
-    /// `relay serve --port 0` with more arguments.
-    fn start_args(args: &[&str]) -> Serving {
-        let mut process = Process::new(RELAY);
-        process.arg("serve").args(args);
-        Serving::start_with(process)
-    }
-
-    /// `relay serve --port 0`, as `process` runs it.
-    fn start_with(mut process: Process) -> Serving {
-        let mut child = process
-            .args(["--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start relay serve");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let mut banner = Vec::new();
-        let mut url = None;
-        while url.is_none() || banner.len() < 4 {
-            let line = lines.next().expect("a banner line").expect("utf-8");
-            if let Some(rest) = line.strip_prefix("viewers connect to ") {
-                url = Some(rest.to_owned());
-            }
-            banner.push(line);
-        }
-        // Keep draining stdout so the relay never blocks on it.
-        std::thread::spawn(move || lines.for_each(drop));
-        Serving {
-            child,
-            url: url.expect("the banner names the WebSocket URL"),
-            banner,
-        }
-    }
-
-    /// How many sockets the relay process holds open.
-    fn open_sockets(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
-            .expect("the relay's fd table")
-            .filter_map(Result::ok)
-            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
-            .filter(|target| target.to_string_lossy().starts_with("socket:"))
-            .count()
-    }
-}
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::{serving::Serving, step, Viewer, RELAY};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_prints_where_to_connect_and_what_capture_can_do() {
@@ -85,6 +17,12 @@ async fn serve_prints_where_to_connect_and_what_capture_can_do() {
         .iter()
         .any(|l| l.starts_with("open the visualiser at http://")));
     assert!(relay.banner.iter().any(|l| l.starts_with("capture: ")));
+    let sandbox = relay
+        .banner
+        .iter()
+        .find(|l| l.starts_with("sandbox: "))
+        .expect("a sandbox line");
+    assert!(sandbox.contains("127.0.0.1:3000"), "{sandbox}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,6 +68,37 @@ async fn resets_close_every_socket_of_the_old_session() {
     v.send(&step(protocol::Actor::Server)).await;
 }
 
+/// `relay ARGS` without CAP_NET_RAW: as root, dropped; otherwise never had.
+fn without_net_raw(args: &[&str]) -> Process {
+    if running_as_root() {
+        let mut p = Process::new("setpriv");
+        p.args(["--bounding-set=-net_raw", "--inh-caps=-net_raw", RELAY]);
+        p.args(args);
+        p
+    } else {
+        let mut p = Process::new(RELAY);
+        p.args(args);
+        p
+    }
+}
+
+/// The sandbox's promise: capture with no permission step. A relay without
+/// CAP_NET_RAW still captures every session, inside its namespace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_sandbox_sessions_capture_without_any_permission() {
+    let relay = Serving::start_with(without_net_raw(&["serve"]));
+    let mut v = Viewer::connect(&relay.url).await;
+    let RelayMessage::Hello(hello) = v.next().await else {
+        panic!("hello first")
+    };
+    assert!(hello.sandbox.enabled, "{:?}", hello.sandbox);
+    assert!(hello.capture.enabled, "{:?}", hello.capture);
+    assert_eq!(hello.session.server_addr, "127.0.0.1:3000");
+    v.send(&Command::Play { interval_ms: 1 }).await;
+    v.until(|e| matches!(&e.kind, EventKind::Segment { .. }))
+        .await;
+}
+
 fn running_as_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
@@ -158,21 +127,9 @@ async fn with_capture_permission_the_relay_captures() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_capture_permission_the_relay_says_how_to_grant_it_and_runs_on() {
-    // As root, drop CAP_NET_RAW for the relay; otherwise it never had it.
-    let process = if running_as_root() {
-        let mut p = Process::new("setpriv");
-        p.args([
-            "--bounding-set=-net_raw",
-            "--inh-caps=-net_raw",
-            RELAY,
-            "serve",
-        ]);
-        p
-    } else {
-        let mut p = Process::new(RELAY);
-        p.arg("serve");
-        p
-    };
+    // Without sandboxes (in one, a session may capture whatever the relay's
+    // own permissions): the host's namespace, where capture needs them.
+    let process = without_net_raw(&["serve", "--no-sandbox"]);
     let relay = Serving::start_with(process);
     let line = relay
         .banner

@@ -20,6 +20,15 @@ pub fn run() -> Result<()> {
     fs::create_dir_all(&artifacts)?;
 
     step("The relay and the model, natively (release build)");
+    // The relay binary too: sandboxed sessions run it as their worker.
+    exec(Command::new("cargo").args([
+        "build",
+        "--release",
+        "--package",
+        "tcpstep-relay",
+        "--bin",
+        "relay",
+    ]))?;
     exec(Command::new("cargo").args(["run", "--release", "--package", "tcpstep-bench"]))?;
     let mut report = fs::read_to_string(artifacts.join("bench.md")).unwrap_or_default();
 

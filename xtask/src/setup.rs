@@ -22,11 +22,16 @@ const BINARYEN_MIN: u32 = 132;
 /// The axe-core release whose rules the page tests hold the page to.
 const AXE_VERSION: &str = "4.14.1";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
-/// Debian packages: the browser and its driver for the page tests, libpcap for capture.
+/// Debian packages: the browser and its driver for the page tests, libpcap
+/// for capture, iptables for the wire rules inside each session's sandbox.
 const APT_PACKAGES: &[(&str, &str)] = &[
     ("chromium", "headless browser for the page tests"),
     ("chromium-driver", "WebDriver for the page tests"),
     ("libpcap-dev", "packet capture library for the relay"),
+    (
+        "iptables",
+        "netfilter rules that queue a sandboxed session's segments",
+    ),
 ];
 
 pub fn run() -> Result<()> {

@@ -29,7 +29,9 @@ pub fn run() -> Result<()> {
     exec(
         Command::new("cargo")
             .args(["test", "--workspace"])
-            .env("TCPSTEP_REQUIRE_CAPTURE", "1"),
+            .env("TCPSTEP_REQUIRE_CAPTURE", "1")
+            // Likewise the kernel's tracepoints (relay/tests/kernel.rs): root reads them.
+            .env("TCPSTEP_REQUIRE_TRACEFS", "1"),
     )?;
 
     step("Release build of the visualiser (trunk build --release, wasm-opt included)");
@@ -50,6 +52,7 @@ pub fn run() -> Result<()> {
             ])
             .env("TCPSTEP_PAGE_URL", &serve.url)
             .env("TCPSTEP_REQUIRE_CAPTURE", "1")
+            .env("TCPSTEP_REQUIRE_TRACEFS", "1")
             // The accessibility test injects axe-core from where set-up put it.
             .env("TCPSTEP_AXE_JS", setup::axe_script()),
     )?;

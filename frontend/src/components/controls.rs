@@ -213,15 +213,16 @@ fn downloads(model: &crate::model::Model) -> Html {
     let Some(base) = model.relay_http_base() else {
         return html! {};
     };
+    let session = model.download_query();
     let pcap = model.hello.as_ref().filter(|h| h.capture.enabled).map(|_| {
         html! {
-            <a href={format!("{base}/download/trace.pcap")} download="">{ "pcap" }</a>
+            <a href={format!("{base}/download/trace.pcap{session}")} download="">{ "pcap" }</a>
         }
     });
     html! {
         <span class="downloads">
             { "Download: " }
-            <a href={format!("{base}/download/trace.jsonl")} download="">{ "events (JSON lines)" }</a>
+            <a href={format!("{base}/download/trace.jsonl{session}")} download="">{ "events (JSON lines)" }</a>
             if let Some(pcap) = pcap { { " · " } { pcap } }
         </span>
     }

@@ -67,6 +67,7 @@ pub fn ExpertPanel(props: &Props) -> Html {
                 <span class="rule">{ first.rule }
                     if n > 1 { <span class="count">{ format!(" ×{n}") }</span> }</span>
                 <span class="text">{ first.text.clone() }</span>
+                <span class="source">{ format!("from {}", first.source.words()) }</span>
                 if let Some(detail) = &first.detail {
                     <p class="detail">{ detail.clone() }</p>
                 }

@@ -11,9 +11,11 @@ use crate::{
     app::Snapshot,
     model::{
         export,
+        kernel::reason_words,
         ladder::{
             call_label, flag_words, lane_of, latest_rows, row_count, row_y, segment_class,
-            segment_label, spans, waiting_marks, Lanes, Row, BAR, ROW, SLOPE, TOP, WIDTH,
+            segment_label, spans, waiting_marks, Lanes, Row, BAR, DROPPED_AT, ROW, SLOPE, TOP,
+            WIDTH,
         },
         Action,
     },
@@ -101,19 +103,54 @@ pub fn Ladder(props: &Props) -> Html {
                 let from = lanes.x(lane_of(view, &server_addr, &s.from));
                 let to = lanes.x(lane_of(view, &server_addr, &s.to));
                 let mid = (from + to) / 2.0;
-                let title = format!(
+                let mut title = format!(
                     "event {seq}: {} → {}\n{}\nseq {} (relative {}) ack {} (relative {}) window {}\n{} payload bytes",
                     s.from, s.to, flag_words(s), s.seq, s.rel_seq, s.ack, s.rel_ack, s.window, s.len
                 );
+                // A RST's badge: the kernel's own reason for it, where it said.
+                let mut name = format!("Inspect segment: {}", segment_label(s));
+                let reason = view.reset_reason(s).map(|reason| {
+                    // The badge is visible text of the button: its name says it too.
+                    name.push_str(&format!(" {reason}"));
+                    title.push_str(&format!("\nthe kernel's reason: {reason}"));
+                    if let Some(words) = reason_words(reason) {
+                        title.push_str(&format!("\n{words}"));
+                    }
+                    // Inside the label's text, so the segment's visible
+                    // text reads "RST, ACK … TCP_ABORT_ON_CLOSE", as its name does.
+                    html! {
+                        <tspan class="kernel-reason" x={mid.to_string()} y={(y + 14.0).to_string()}>
+                            { format!(" {reason}") }
+                        </tspan>
+                    }
+                });
                 html! {
                     <g key={format!("s{seq}")} class={classes!(segment_class(s), fresh, chosen)} data-seq={seq.to_string()} onclick={pick}
-                       onkeydown={pick_key} tabindex="0" role="button" aria-label={format!("Inspect segment: {}", segment_label(s))}>
+                       onkeydown={pick_key} tabindex="0" role="button" aria-label={name}>
                         <title>{ title }</title>
                         <line class="arrow" x1={from.to_string()} y1={(y - SLOPE / 2.0).to_string()}
                               x2={to.to_string()} y2={(y + SLOPE / 2.0).to_string()} marker-end="url(#arrowhead)" />
                         <text class="seg-label" x={mid.to_string()} y={(y - 6.0).to_string()} text-anchor="middle">
                             { segment_label(s) }
+                            { for reason }
                         </text>
+                    </g>
+                }
+            }
+            Row::Dropped(seq, s, rule) => {
+                let from = lanes.x(lane_of(view, &server_addr, &s.from));
+                let to = lanes.x(lane_of(view, &server_addr, &s.to));
+                let (y1, y2) = (y - SLOPE / 2.0, y + SLOPE / 2.0);
+                // It stops part of the way, where the wire dropped it.
+                let (end_x, end_y) = (from + (to - from) * DROPPED_AT, y1 + (y2 - y1) * DROPPED_AT);
+                let label = format!("{}  ✕ dropped", segment_label(s));
+                html! {
+                    <g key={format!("d{seq}")} class={classes!(segment_class(s), "dropped", fresh, chosen)} data-seq={seq.to_string()}
+                       role="img" aria-label={format!("Dropped by the wire: {}", segment_label(s))}>
+                        <title>{ format!("event {seq}: the wire dropped this segment (wire rule {rule}): {} → {}\n{}\nit never arrived; only its sender's kernel can send it again", s.from, s.to, flag_words(s)) }</title>
+                        <line class="arrow" x1={from.to_string()} y1={y1.to_string()} x2={end_x.to_string()} y2={end_y.to_string()} />
+                        <text class="drop-mark" x={end_x.to_string()} y={(end_y + 5.0).to_string()} text-anchor="middle">{ "✕" }</text>
+                        <text class="seg-label" x={((from + to) / 2.0).to_string()} y={(y - 6.0).to_string()} text-anchor="middle">{ label }</text>
                     </g>
                 }
             }

@@ -8,6 +8,7 @@ pub mod inspector;
 pub mod ladder;
 pub mod predict;
 pub mod recv_all;
+pub mod rooms;
 pub mod scenario_form;
 pub mod sockets;
 pub mod source;

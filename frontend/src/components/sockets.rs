@@ -8,6 +8,7 @@ use super::actor_class;
 use crate::{
     app::Snapshot,
     model::{
+        kernel::{reason_words, KernelAccount},
         numbers::{port_origin, shared_fd_table},
         words::{named, role_text, state_aside, state_text},
         SocketView, View,
@@ -71,10 +72,19 @@ fn card(view: &View, s: &SocketView, ports: Option<PortRange>) -> Html {
             </>
         }
     });
+    let account = view.kernel.get(&s.id);
     let path = (s.states.len() > 1).then(|| {
         let names: Vec<String> = s.states.iter().map(|&st| state_text(st)).collect();
-        html! { <p class="path" title="Every state the kernel reported, in order">{ names.join(" → ") }</p> }
+        // Whose account: the kernel's tracepoints (every change, as it
+        // made it) or the prober's samples (which miss the fleeting ones).
+        let source = if account.is_some_and(|a| a.has_states()) {
+            "Every state the kernel put the socket in, as its tracepoints said"
+        } else {
+            "Every state the relay's prober saw, in order (it samples, so states that last microseconds may be missing)"
+        };
+        html! { <p class="path" title={source}>{ names.join(" → ") }</p> }
     });
+    let kernel_said = account.map(kernel_badges).unwrap_or_default();
     let closed = s.closed_seq.map(|seq| {
         html! {
             <p class="closed-note">{ format!("closed by {} (event {seq})", named(s.owner)) }</p>
@@ -94,8 +104,54 @@ fn card(view: &View, s: &SocketView, ports: Option<PortRange>) -> Html {
             { for port }
             { for state }
             { for path }
+            { kernel_said }
             { for closed }
         </article>
+    }
+}
+
+/// The kernel's reasons for what it did to a socket: the reset it sent, the
+/// segments it dropped, each a badge with its plain words.
+fn kernel_badges(account: &KernelAccount) -> Html {
+    let mut reasons: Vec<(&str, &str, usize)> = Vec::new();
+    if let Some(reason) = account.reset_reason() {
+        reasons.push(("reset", reason, 1));
+    }
+    for (_, reason) in account.drops() {
+        match reasons
+            .iter_mut()
+            .find(|r| r.0 == "dropped" && r.1 == reason)
+        {
+            Some(r) => r.2 += 1,
+            None => reasons.push(("dropped", reason, 1)),
+        }
+    }
+    let resent = account.retransmissions();
+    if reasons.is_empty() && resent == 0 {
+        return Html::default();
+    }
+    let badges = reasons.into_iter().map(|(what, reason, n)| {
+        let count = if n > 1 {
+            format!(" ×{n}")
+        } else {
+            String::new()
+        };
+        let words = reason_words(reason).unwrap_or("The kernel's own name for its reason.");
+        html! {
+            <li class="kernel-badge">
+                <span class="what">{ format!("{what}: ") }</span>
+                <code class="kernel-reason" title={words}>{ reason.to_owned() }</code>{ count }
+                <p class="aside">{ words }</p>
+            </li>
+        }
+    });
+    html! {
+        <ul class="kernel-said" aria-label="What the kernel says it did">
+            { for badges }
+            if resent > 0 {
+                <li class="kernel-badge">{ format!("sent again by the kernel ×{resent} (retransmission)") }</li>
+            }
+        </ul>
     }
 }
 

@@ -48,6 +48,14 @@ pub fn StatusBar(props: &Props) -> Html {
         };
         html! { <span class={class} title={h.capture.reason.clone()}>{ label }</span> }
     });
+    let sandbox = model.hello.as_ref().map(|h| {
+        let (class, label) = if h.sandbox.enabled {
+            ("sandbox on", "sandboxed: own network")
+        } else {
+            ("sandbox off", "not sandboxed")
+        };
+        html! { <span class={class} title={h.sandbox.reason.clone()}>{ label }</span> }
+    });
     let capture_reason = model
         .hello
         .as_ref()
@@ -72,6 +80,11 @@ pub fn StatusBar(props: &Props) -> Html {
             { format!("This session reached the relay's limit of {limit} recorded events: nothing more is recorded and its programs stop. Reset to start a new session.") }
         </div>
     });
+    let lost = model.view.lost.as_ref().map(|reason| html! {
+        <div class="notice" role="alert">
+            { format!("This session ended on its own: {reason}. Nothing more comes from it; reset to start a new session.") }
+        </div>
+    });
     let notice = super::notice_html(model.notice.as_ref(), &props.on_dismiss);
     html! {
         <section class="status" aria-label="Connection">
@@ -80,11 +93,13 @@ pub fn StatusBar(props: &Props) -> Html {
                     <span class="dot" aria-hidden="true"></span>{ text }
                 </span>
                 { for capture }
+                { for sandbox }
                 { for session }
                 { for watching }
             </div>
             { for capture_reason }
             { for full }
+            { for lost }
             { notice }
         </section>
     }

@@ -6,6 +6,8 @@
 use protocol::{Call, CallResult, Event, EventKind, Segment, TcpFlag, TcpState};
 
 use super::{
+    kernel::Source,
+    kernel_rules::{self, KERNEL_RULES},
     unread::unread_close,
     view::{carries, seq_end, Direction},
     View,
@@ -45,6 +47,9 @@ pub struct Finding {
     pub detail: Option<String>,
     /// The event that shows it.
     pub seq: u64,
+    /// What the rule read: the kernel's own words, the wire, the calls, or
+    /// the prober's samples.
+    pub source: Source,
 }
 
 /// A rule: given the view before an event and the event, a finding or none.
@@ -68,13 +73,15 @@ pub const RULES: &[(&str, Rule)] = &[
 pub fn examine(before: &View, event: &Event) -> Vec<Finding> {
     RULES
         .iter()
+        .chain(KERNEL_RULES)
         .filter_map(|&(rule, check)| {
             check(before, event).map(|(severity, text)| Finding {
                 rule,
                 severity,
                 text,
-                detail: detail(rule, before, event),
+                detail: detail(rule, before, event).or_else(|| kernel_rules::detail(event)),
                 seq: event.seq,
+                source: kernel_rules::source(event),
             })
         })
         .collect()

@@ -10,7 +10,7 @@ use protocol::{Actor, Segment, TcpFlag};
 use super::{
     ladder::{
         call_label, lane_of, row_y, rows, segment_class, segment_label, spans, Lanes, Row, Span,
-        BAR, ROW, SLOPE, TOP, WIDTH,
+        BAR, DROPPED_AT, ROW, SLOPE, TOP, WIDTH,
     },
     View,
 };
@@ -114,6 +114,21 @@ pub fn svg(view: &View, server_addr: &str) -> String {
                     xml(&segment_label(s))
                 );
             }
+            Row::Dropped(_, s, _) => {
+                let from = lanes.x(lane_of(view, server_addr, &s.from));
+                let to = lanes.x(lane_of(view, server_addr, &s.to));
+                let c = colour(s);
+                let (y1, y2) = (y - SLOPE / 2.0, y + SLOPE / 2.0);
+                let (end_x, end_y) = (from + (to - from) * DROPPED_AT, y1 + (y2 - y1) * DROPPED_AT);
+                let _ = writeln!(
+                    out,
+                    r#"<line x1="{from}" y1="{y1}" x2="{end_x}" y2="{end_y}" stroke="{c}" stroke-width="2"/><text x="{end_x}" y="{}" text-anchor="middle" fill="{c}">✕</text><text x="{}" y="{}" text-anchor="middle" fill="{c}">{}</text>"#,
+                    end_y + 5.0,
+                    (from + to) / 2.0,
+                    y - 6.0,
+                    xml(&format!("{}  ✕ dropped", segment_label(s)))
+                );
+            }
             Row::Call(c) | Row::Return(c) => {
                 let x = lanes.x(c.actor);
                 let server = c.actor == Actor::Server;
@@ -185,6 +200,16 @@ pub fn mermaid(view: &View, server_addr: &str) -> String {
                     out,
                     "    {from}{arrow}{to}: {}",
                     mermaid_text(&segment_label(s))
+                );
+            }
+            Row::Dropped(_, s, _) => {
+                let from = participant(lanes.lane(lane_of(view, server_addr, &s.from)));
+                let to = participant(lanes.lane(lane_of(view, server_addr, &s.to)));
+                // Mermaid's arrow with a cross at its end: lost on the way.
+                let _ = writeln!(
+                    out,
+                    "    {from}-x{to}: {}",
+                    mermaid_text(&format!("{} (dropped by the wire)", segment_label(s)))
                 );
             }
             Row::Call(c) | Row::Return(c) => {

@@ -38,6 +38,9 @@ pub enum Row<'a> {
     Return(&'a CallView),
     /// A segment on the wire, with the seq of its event.
     Segment(u64, &'a Segment),
+    /// A segment the wire dropped on its way, with the seq of the event
+    /// that said so and the number of the rule that dropped it.
+    Dropped(u64, &'a Segment, u32),
 }
 
 impl Row<'_> {
@@ -46,7 +49,7 @@ impl Row<'_> {
         match self {
             Row::Call(c) => c.entry_seq(),
             Row::Return(c) => c.returned_seq.unwrap_or(c.first_seq),
-            Row::Segment(seq, _) => *seq,
+            Row::Segment(seq, _) | Row::Dropped(seq, ..) => *seq,
         }
     }
 }
@@ -58,6 +61,10 @@ fn row(view: &View, mark: Mark) -> Option<Row<'_>> {
         Mark::Segment(i) => {
             let (seq, s) = view.segments.get(i)?;
             Row::Segment(*seq, s)
+        }
+        Mark::Dropped(i) => {
+            let (seq, s, rule) = view.dropped.get(i)?;
+            Row::Dropped(*seq, s, *rule)
         }
     })
 }
@@ -108,7 +115,7 @@ impl Lanes {
             .iter()
             .flat_map(|row| match row {
                 Row::Call(c) | Row::Return(c) => [Some(c.actor), None],
-                Row::Segment(_, s) => [
+                Row::Segment(_, s) | Row::Dropped(_, s, _) => [
                     Some(lane_of(view, server_addr, &s.from)),
                     Some(lane_of(view, server_addr, &s.to)),
                 ],
@@ -233,7 +240,7 @@ pub fn spans(view: &View, first: usize, last: usize) -> Vec<Span<'_>> {
     let window = view.marks.range(first..last.saturating_add(1));
     let in_window = window.filter_map(|mark| match mark {
         Mark::Entered(i) | Mark::Returned(i) => view.calls.get(*i),
-        Mark::Segment(_) => None,
+        Mark::Segment(_) | Mark::Dropped(_) => None,
     });
     // And calls still in the kernel that went in above the window.
     let still_in = view
@@ -278,6 +285,9 @@ pub fn flag_words(segment: &Segment) -> String {
         .join(", ")
 }
 
+/// How far along its way a dropped segment's arrow is drawn.
+pub const DROPPED_AT: f64 = 0.6;
+
 pub fn segment_label(segment: &Segment) -> String {
     let mut label = format!("{}  seq={}", flag_words(segment), segment.rel_seq);
     if segment.has(TcpFlag::Ack) {
@@ -314,7 +324,7 @@ pub fn call_label(view: &View, row: &Row<'_>) -> (&'static str, String) {
     let (c, returning) = match row {
         Row::Call(c) => (*c, false),
         Row::Return(c) => (*c, true),
-        Row::Segment(..) => return ("", String::new()),
+        Row::Segment(..) | Row::Dropped(..) => return ("", String::new()),
     };
     let call = call_text(&c.call);
     let open = if c.result.is_none() { " …" } else { "" };

@@ -10,6 +10,8 @@ pub mod cow;
 mod expert;
 mod explain;
 pub mod export;
+pub mod kernel;
+mod kernel_rules;
 pub mod ladder;
 pub mod numbers;
 pub mod predict;
@@ -23,6 +25,7 @@ pub mod words;
 
 pub use expert::{examine, examine_all, Finding, Severity, RULES};
 pub use explain::{explain, explain_all, Note};
+pub use kernel_rules::KERNEL_RULES;
 pub use python::python_line;
 pub use step::{shown_step, Happening, Step, What};
 pub use stream::{latest_streams, streams, Chunk, Selected, Stream};
@@ -119,6 +122,9 @@ pub struct Model {
     pub selected: Option<u64>,
     /// How many viewers watch the relay's session (this page included).
     pub viewers: Option<u32>,
+    /// The sessions this page may join, as the relay last listed them
+    /// (the class session first).
+    pub rooms: Vec<protocol::RoomSummary>,
 }
 
 impl Default for Model {
@@ -138,6 +144,7 @@ impl Default for Model {
             scrubbed: None,
             selected: None,
             viewers: None,
+            rooms: Vec::new(),
         }
     }
 }
@@ -302,6 +309,9 @@ impl Model {
             RelayMessage::Resync { .. } => {}
             RelayMessage::Error { message } => self.notice = Some(message),
             RelayMessage::Viewers { count } => self.viewers = Some(count),
+            // The page opens sessions by their URL (`open=`), not by command.
+            RelayMessage::Opened { .. } => {}
+            RelayMessage::Rooms { rooms } => self.rooms = rooms,
         }
     }
 
@@ -368,5 +378,14 @@ impl Model {
         } else {
             url.to_owned()
         })
+    }
+
+    /// What the relay's download paths take to name this page's session:
+    /// `?session=ID` in a private session, nothing in the class session.
+    pub fn download_query(&self) -> String {
+        match self.hello.as_ref().and_then(|h| h.room.as_ref()) {
+            Some(room) if !room.is_class() => format!("?session={}", room.id),
+            _ => String::new(),
+        }
     }
 }

@@ -300,6 +300,29 @@ impl Walk<'_> {
                     ),
                 )
             }
+            EventKind::WireVerdict { action, segment: s } => {
+                let what = format!(
+                    "{} {} → {} (seq={}{})",
+                    super::ladder::flag_words(s),
+                    s.from,
+                    s.to,
+                    s.rel_seq,
+                    if s.len > 0 {
+                        format!(" len={}", s.len)
+                    } else {
+                        String::new()
+                    }
+                );
+                let text = match action {
+                    protocol::WireAction::Dropped { rule } => format!(
+                        "The wire drops {what} (wire rule {rule}): it never arrives, and only its sender's kernel can send it again, when its retransmission timer fires."
+                    ),
+                    protocol::WireAction::Delayed { rule, ms } => format!(
+                        "The wire holds {what} for {ms} ms (wire rule {rule}) before it goes on."
+                    ),
+                };
+                (What::Segment, text)
+            }
             EventKind::SocketState { state } => {
                 let id = e.socket?;
                 let was = self.kernel_before(i, id);
@@ -345,7 +368,7 @@ impl Walk<'_> {
             EventKind::Printed { line } => {
                 (What::Printed, format!("{} prints: {line}", capital(&who)))
             }
-            EventKind::SocketOpened { role, fd } => {
+            EventKind::SocketOpened { role, fd, .. } => {
                 let from = match role {
                     SocketRole::Accepted => " for the connection accept() returns",
                     _ => "",
@@ -393,6 +416,21 @@ impl Walk<'_> {
                     Ending::Stopped => "stopped: its session ended".to_owned(),
                 };
                 (What::Ended, format!("{} ends, {how}.", capital(&who)))
+            }
+            EventKind::SessionLost { reason } => (
+                What::Ended,
+                format!("The session ended on its own: {reason}. Reset to start a new one."),
+            ),
+            EventKind::Kernel { word, at_us } => {
+                let socket = capital(&self.socket_words(e.socket));
+                let text = super::kernel::said_text(word)?;
+                // The relay may learn a word after the fact (once it knows
+                // whose socket it was): the kernel's own time says when.
+                let when = format!("{:.3} ms", *at_us as f64 / 1000.0);
+                (
+                    What::State,
+                    format!("At {when} into the session, the kernel says: {socket}: {text}"),
+                )
             }
             // Each turn of recv_all / send_all is its call's return, said above.
             EventKind::RecvIteration { .. }

@@ -11,6 +11,7 @@ use protocol::{
 
 use super::{
     cow::{CowMap, CowVec},
+    kernel::KernelAccount,
     ladder::drawn,
     words::{call_text, capital, named},
 };
@@ -99,6 +100,8 @@ pub enum Mark {
     Returned(usize),
     /// A segment crossed the wire: its index in [`View::segments`].
     Segment(usize),
+    /// The wire dropped a segment: its index in [`View::dropped`].
+    Dropped(usize),
 }
 
 /// A socket of the session, over its life.
@@ -217,6 +220,14 @@ pub struct View {
     pub at: CowMap<Actor, SourceLine>,
     /// Set when the relay's history for this session is full.
     pub history_full: Option<u64>,
+    /// Why the session ended on its own (its sandbox died or hung), if it did.
+    pub lost: Option<String>,
+    /// Segments the wire dropped (by the scenario's wire rules), with the
+    /// seq of the event that said so and the rule's number: the kernel
+    /// sent them, nobody received them.
+    pub dropped: CowVec<(u64, Segment, u32)>,
+    /// What the kernel itself said of each socket (its tracepoints).
+    pub kernel: CowMap<SocketId, KernelAccount>,
 }
 
 impl View {
@@ -295,7 +306,7 @@ impl View {
                 actor: e.actor,
                 text: line.clone(),
             }),
-            EventKind::SocketOpened { role, fd } => {
+            EventKind::SocketOpened { role, fd, .. } => {
                 if let Some(id) = e.socket {
                     self.sockets.insert(
                         id,
@@ -319,8 +330,14 @@ impl View {
                 }
             }
             EventKind::SocketState { state } => {
+                // The kernel's own account of the states, where there is
+                // one, stands over the prober's samples.
+                let told = e
+                    .socket
+                    .and_then(|id| self.kernel.get(&id))
+                    .is_some_and(KernelAccount::has_states);
                 if let Some(s) = e.socket.and_then(|id| self.sockets.get_mut(&id)) {
-                    if s.states.last() != Some(&state.state) {
+                    if !told && s.states.last() != Some(&state.state) {
                         s.states.push(state.state);
                     }
                     s.kernel = Some(state.clone());
@@ -353,6 +370,27 @@ impl View {
                 self.segments.push((e.seq, segment.clone()));
             }
             EventKind::HistoryFull { limit } => self.history_full = Some(*limit),
+            EventKind::SessionLost { reason } => self.lost = Some(reason.clone()),
+            EventKind::WireVerdict { action, segment } => match action {
+                protocol::WireAction::Dropped { rule } => {
+                    self.marks.push(Mark::Dropped(self.dropped.len()));
+                    self.dropped.push((e.seq, segment.clone(), *rule));
+                }
+                // The segment itself is drawn when it goes on, as captured.
+                protocol::WireAction::Delayed { .. } => {}
+            },
+            EventKind::Kernel { at_us, word } => {
+                if let Some(id) = e.socket {
+                    let account = self.kernel.get_or_insert_with(id, KernelAccount::default);
+                    account.add(*at_us, e.seq, word.clone());
+                    if matches!(word, protocol::KernelWord::StateChanged { .. }) {
+                        let states = account.states();
+                        if let Some(s) = self.sockets.get_mut(&id) {
+                            s.states = states;
+                        }
+                    }
+                }
+            }
         }
         // Any event that names a socket carries its latest addresses.
         if let (Some(id), Some(tuple)) = (e.socket, &e.tuple) {
@@ -377,6 +415,22 @@ impl View {
             && self
                 .last_segment(&s.to, &s.from)
                 .is_some_and(|p| p.has(protocol::TcpFlag::Syn) && !p.has(protocol::TcpFlag::Ack))
+    }
+
+    /// The kernel's reason for the RST `s`, if the kernel said why: the
+    /// reset its sending socket (the one at `s.from` talking to `s.to`) sent.
+    pub fn reset_reason(&self, s: &Segment) -> Option<&str> {
+        if !s.has(protocol::TcpFlag::Rst) {
+            return None;
+        }
+        self.sockets
+            .values()
+            .filter(|sock| {
+                sock.tuple
+                    .as_ref()
+                    .is_some_and(|t| t.local == s.from && t.remote.as_deref() == Some(&s.to))
+            })
+            .find_map(|sock| self.kernel.get(&sock.id)?.reset_reason())
     }
 
     /// The actor's call that has not returned yet.

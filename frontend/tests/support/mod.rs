@@ -4,7 +4,7 @@
 use std::{sync::OnceLock, thread, time::Duration};
 
 use protocol::Scenario;
-use tcpstep_relay::{capture, record::Recording};
+use tcpstep_relay::record::Recording;
 
 /// How long a recording may take. The crowd waits on the kernel's SYN
 /// retries (1 s, then 3 s, 7 s...): on a loaded machine a dropped SYN can
@@ -17,7 +17,7 @@ const PATIENCE: Duration = Duration::from_secs(180);
 pub fn recorded() -> &'static [Recording] {
     static TRACES: OnceLock<Vec<Recording>> = OnceLock::new();
     TRACES.get_or_init(|| {
-        let capture = capture::status().enabled;
+        let capture = sandboxed().enabled;
         thread::scope(|scope| {
             let running: Vec<_> = Scenario::presets()
                 .into_iter()
@@ -36,6 +36,36 @@ pub fn recorded() -> &'static [Recording] {
                 .collect()
         })
     })
+}
+
+/// Runs this process's sessions as `relay record` runs them: each in a
+/// sandbox of its own (the presets that take the wire in hand need one).
+/// Says whether they can capture there.
+#[allow(dead_code)] // each test binary uses part of this module
+pub fn sandboxed() -> protocol::CaptureStatus {
+    let sandbox = tcpstep_relay::sandbox::use_worker(relay_binary());
+    assert!(
+        sandbox.enabled,
+        "the model's recordings are sandboxed (`cargo test --workspace` builds the relay they run; alone, `cargo build -p tcpstep-relay` first): {sandbox:?}"
+    );
+    tcpstep_relay::sandbox::capture_status()
+}
+
+/// The relay binary cargo built for this workspace, beside this test's own
+/// (`target/debug/deps/model-…` → `target/debug/relay`).
+fn relay_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("this test's path");
+    let relay = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join("relay"))
+        .expect("a target directory");
+    assert!(
+        relay.exists(),
+        "{} is not built: `cargo test --workspace` builds it",
+        relay.display()
+    );
+    relay
 }
 
 /// The recording of the preset `name`.
@@ -59,7 +89,7 @@ pub const REQUIRE_CAPTURE: &str = "TCPSTEP_REQUIRE_CAPTURE";
 /// a developer's machine.
 #[allow(dead_code)] // each test binary uses part of this module
 pub fn capture_required(what: &str) -> bool {
-    let status = capture::status();
+    let status = sandboxed();
     if status.enabled {
         return true;
     }

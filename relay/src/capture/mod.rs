@@ -265,6 +265,13 @@ impl Live {
         out
     }
 
+    /// A segment the capture will never see (the wire dropped it before it
+    /// reached the interface), numbered as the captured ones are, so that
+    /// its relative numbers and theirs agree.
+    pub fn witness(&mut self, decoded: Decoded, at: SystemTime) -> Captured {
+        number(&mut self.isn, decoded, at)
+    }
+
     /// Everything captured so far, as a pcap file.
     pub fn pcap(&self) -> Vec<u8> {
         pcap_file::write(&self.frames)

@@ -22,7 +22,16 @@ pub struct Decoded {
 /// over IPv4 or IPv6. Anything else, or anything malformed, is `None`:
 /// captured bytes are input from outside and must never panic the relay.
 pub fn decode(frame: &[u8]) -> Option<Decoded> {
-    let packet = SlicedPacket::from_ethernet(frame).ok()?;
+    decode_sliced(SlicedPacket::from_ethernet(frame).ok()?)
+}
+
+/// Decodes an IP packet with no link-layer header (as a netfilter queue
+/// hands it over), as [`decode`] does a frame.
+pub fn decode_ip(packet: &[u8]) -> Option<Decoded> {
+    decode_sliced(SlicedPacket::from_ip(packet).ok()?)
+}
+
+fn decode_sliced(packet: SlicedPacket<'_>) -> Option<Decoded> {
     let (src, dst): (IpAddr, IpAddr) = match packet.net? {
         NetSlice::Ipv4(ip) => (
             ip.header().source_addr().into(),

@@ -6,8 +6,18 @@
 //! upgrade, so the relay accepts only pages it knows: its own origin, the
 //! trunk dev server's, and any the user allows. Command-line clients send no
 //! `Origin` and are let in: they are not a web page acting for someone else.
+//!
+//! The Origin check alone does not stop **DNS rebinding**: a page at
+//! `http://attacker.example:9001/` whose name the attacker then points at
+//! 127.0.0.1 is, to the browser, on the relay's own origin, so it may fetch
+//! the downloads and open the WebSocket with an Origin the relay would not
+//! know to refuse. Its requests still carry `Host: attacker.example:9001`,
+//! so every request's Host must name the relay: its bind address, a
+//! loopback address, `localhost`, or the host of an `--allow-origin`. An IP
+//! address cannot be rebound, so a relay bound to every address
+//! (`0.0.0.0`) answers to any address, but still to no other name.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// Where trunk serves the visualiser by default (Trunk.toml).
 pub const TRUNK_PORT: u16 = 8080;
@@ -15,6 +25,10 @@ pub const TRUNK_PORT: u16 = 8080;
 #[derive(Debug, Clone)]
 pub struct OriginPolicy {
     allowed: Vec<String>,
+    /// The names (not addresses) a Host header may give, lowercase.
+    names: Vec<String>,
+    /// The address the relay is bound to.
+    bound: IpAddr,
 }
 
 impl OriginPolicy {
@@ -30,7 +44,27 @@ impl OriginPolicy {
             allowed.push(format!("http://{relay}"));
         }
         allowed.extend(extra.iter().map(|o| normalize(o)));
-        OriginPolicy { allowed }
+        let mut names = vec!["localhost".to_owned()];
+        names.extend(extra.iter().filter_map(|o| host_of_origin(o)));
+        OriginPolicy {
+            allowed,
+            names,
+            bound: relay.ip(),
+        }
+    }
+
+    /// Whether a request carrying this `Host` header is meant for this
+    /// relay. A request without one (HTTP/1.0 tools) is not a browser's,
+    /// and is let in.
+    pub fn allows_host(&self, host: Option<&str>) -> bool {
+        let Some(host) = host else {
+            return true;
+        };
+        let name = host_name(host);
+        if let Ok(ip) = name.parse::<IpAddr>() {
+            return ip.is_loopback() || ip == self.bound || self.bound.is_unspecified();
+        }
+        self.names.contains(&name)
     }
 
     /// Whether a WebSocket upgrade carrying this `Origin` header may proceed.
@@ -43,6 +77,26 @@ impl OriginPolicy {
             }
         }
     }
+}
+
+/// The host of a Host header (`name:port`, `[v6]:port`, or without a
+/// port), lowercase, without brackets or a trailing dot.
+fn host_name(host: &str) -> String {
+    let host = host.trim().to_ascii_lowercase();
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host
+            .rsplit_once(':')
+            .map_or(host.as_str(), |(name, _)| name),
+    };
+    name.trim_end_matches('.').to_owned()
+}
+
+/// The host of an origin (`scheme://host:port`).
+fn host_of_origin(origin: &str) -> Option<String> {
+    let (_, rest) = origin.trim().split_once("://")?;
+    let authority = rest.split('/').next()?;
+    Some(host_name(authority)).filter(|h| !h.is_empty())
 }
 
 /// Origins compare as scheme://host:port, case-insensitively, without a trailing slash.
@@ -76,5 +130,38 @@ mod tests {
         assert!(!p.allows(Some("null")));
         let p = policy(&["https://class.example.org/"]);
         assert!(p.allows(Some("https://class.example.org")));
+    }
+
+    #[test]
+    fn only_the_relays_own_names_pass_the_host_check() {
+        let p = policy(&["https://Class.Example.org:8443/"]);
+        for ok in [
+            "127.0.0.1:9001",
+            "127.0.0.1",
+            "localhost:9001",
+            "LOCALHOST.:8080",
+            "[::1]:9001",
+            "class.example.org",
+            "class.example.org:8443",
+        ] {
+            assert!(p.allows_host(Some(ok)), "{ok}");
+        }
+        assert!(p.allows_host(None), "HTTP/1.0 tools send none");
+        for rebound in [
+            "attacker.example:9001",
+            "localhost.attacker.example",
+            "127.0.0.1.nip.io:9001",
+            "192.168.1.5:9001",
+            "",
+        ] {
+            assert!(!p.allows_host(Some(rebound)), "{rebound}");
+        }
+        // Bound to every address, any address is the relay's, still no other name.
+        let any = OriginPolicy::new("0.0.0.0:9001".parse().expect("addr"), &[]);
+        assert!(any.allows_host(Some("192.168.1.5:9001")));
+        assert!(!any.allows_host(Some("attacker.example:9001")));
+        let lan = OriginPolicy::new("192.168.1.5:9001".parse().expect("addr"), &[]);
+        assert!(lan.allows_host(Some("192.168.1.5:9001")));
+        assert!(!lan.allows_host(Some("192.168.1.6:9001")));
     }
 }

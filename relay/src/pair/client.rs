@@ -48,6 +48,20 @@ pub fn client(
         traced(observer, fd, call, || socket.set_tcp_nodelay(true), done)
             .map_err(|e| CallError::setsockopt("TCP_NODELAY", addr, e))?;
     }
+    if let Some(retries) = config.syn_retries {
+        let call = Call::Setsockopt {
+            option: "TCP_SYNCNT".to_owned(),
+            value: retries.into(),
+        };
+        traced(
+            observer,
+            fd,
+            call,
+            || set_syn_retries(&socket, retries),
+            done,
+        )
+        .map_err(|e| CallError::setsockopt("TCP_SYNCNT", addr, e))?;
+    }
     let connect = Call::Connect {
         addr: addr.to_string(),
     };
@@ -94,4 +108,24 @@ pub fn client(
     }
     conn.close(observer)?;
     Ok(reply)
+}
+
+/// `setsockopt(IPPROTO_TCP, TCP_SYNCNT, retries)`, which socket2 does not offer.
+fn set_syn_retries(socket: &socket2::Socket, retries: u8) -> std::io::Result<()> {
+    let value = libc::c_int::from(retries);
+    // SAFETY: setsockopt reads an int of the size given, from a live local.
+    let ret = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_SYNCNT,
+            std::ptr::addr_of!(value).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }

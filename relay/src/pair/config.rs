@@ -61,6 +61,9 @@ pub struct ClientConfig {
     pub abort: bool,
     pub rcvbuf: Option<u32>,
     pub sndbuf: Option<u32>,
+    /// `TCP_SYNCNT`: how many times the kernel sends the SYN again before
+    /// connect() gives up; `None` keeps the kernel's default.
+    pub syn_retries: Option<u8>,
 }
 
 impl Default for ClientConfig {
@@ -75,6 +78,7 @@ impl Default for ClientConfig {
             abort: false,
             rcvbuf: None,
             sndbuf: None,
+            syn_retries: None,
         }
     }
 }

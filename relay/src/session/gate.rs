@@ -12,7 +12,7 @@ use protocol::{Actor, Mode};
 use crate::sync::{lock, wait, wait_timeout};
 
 /// Why a step released nothing.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum StepError {
     #[error("no program is waiting for a step: each is blocked in the kernel or has ended")]
     NothingWaiting,
@@ -20,6 +20,9 @@ pub enum StepError {
     NotWaiting(Actor),
     #[error("the session has ended (its server failed before it listened, it is being reset, or its history is full): reset to start a new one")]
     Closed,
+    /// A sandboxed session's worker process died or stopped answering.
+    #[error("the session's sandbox is gone ({0}): reset to start a new one")]
+    Lost(String),
 }
 
 /// The gate was closed (the session is being reset) while a program waited.

@@ -1,25 +1,28 @@
-//! A session: the classic pair run on real sockets, stepped by viewers.
+//! A session: one run of the classic pair on real sockets, stepped by viewers.
 //!
-//! Each program runs on its own thread (`program.rs`), making real blocking
-//! calls, with a `Tracer` as its observer: before each call it takes its
-//! place at the step gate (`gate.rs`), reports the call as waiting only once
-//! it is in line, and waits there until a viewer (or play) releases it. A prober thread (`prober.rs`) watches the kernel between
-//! calls, so what the kernel does on its own (finishing a handshake before
-//! `accept()` returns, data waiting before `recv()`) is reported as it
-//! happens, and so is a call that sleeps in the kernel. The socket registry
-//! (`registry.rs`) names each socket; the wire (`wire.rs`) reports captured
-//! segments with the sockets at their ends. Everything goes into the relay's
-//! [`Feed`](crate::feed::Feed) as one stream.
+//! A session runs in one of two places, and looks the same from outside:
 //!
-//! This file keeps a session's life: [`Session::start`], [`Session::step`]
-//! and [`Session::stop`]. Stopping a session closes the gate, wakes calls
-//! asleep in the kernel by shutting their sockets down, and waits for the
-//! programs to end (`threads.rs`, bounded), so every socket the session
-//! opened is closed.
+//! - **sandboxed** ([`crate::sandbox`]): in a worker process of its own,
+//!   inside a private user and network namespace, where its server listens
+//!   at the textbook's 127.0.0.1:3000 whatever else runs, its segments can
+//!   be captured without any permission step, and its programs reach
+//!   nothing of the host's;
+//! - **in this process** ([`Local`]), in the host's own namespace, where
+//!   the sandbox is not in use (the kernel or a container forbids user
+//!   namespaces, or the program embedding the relay did not ask for it).
+//!
+//! The in-process session is the one that does the work; a worker runs one
+//! itself. Its parts, one idea a file: the programs on their threads
+//! (`program.rs`, `threads.rs`), the step gate (`gate.rs`) and the tracer
+//! that takes each call to it (`tracer.rs`), the socket registry
+//! (`registry.rs`), the prober watching the kernel between calls
+//! (`prober.rs`, `kernel.rs`, `fd.rs`), the wire (`wire.rs`), and what
+//! they share (`shared.rs`).
 
 mod fd;
 mod gate;
 mod kernel;
+mod local;
 mod prober;
 mod program;
 mod registry;
@@ -28,43 +31,28 @@ mod threads;
 mod tracer;
 mod wire;
 
-use std::{
-    net::{SocketAddr, TcpListener},
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        mpsc, Arc, Mutex,
-    },
-    time::{Duration, Instant, SystemTime},
-};
+use std::sync::Arc;
 
-use gate::Gate;
 pub use gate::StepError;
-use protocol::{Actor, EventKind, Mode, Scenario, SessionInfo};
+pub use local::{Local, Place};
+use protocol::{Actor, Mode, Scenario};
 pub(crate) use registry::SocketRef;
-pub use shared::Shared;
-use threads::Threads;
+use shared::Shared;
 
-use crate::{
-    capture::Live,
-    feed::Feed,
-    pair::{self, Server},
-    scenario::{self, Plan},
-};
+use crate::{feed::Feed, sandbox};
 
-/// How long stopping waits for a program to end before leaving it behind.
-const STOP_PATIENCE: Duration = Duration::from_secs(5);
-
-/// A running session.
-pub struct Session {
-    shared: Arc<Shared>,
-    stop_probing: Arc<AtomicBool>,
-    threads: Threads,
+/// A running session, wherever it runs.
+pub enum Session {
+    InProcess(Local),
+    Sandboxed(sandbox::Remote),
 }
 
 impl Session {
-    /// Starts session `id` of `scenario`, its programs waiting for the first step.
-    /// With `capture`, the session's segments are captured too; if that
-    /// fails the session runs without them, and the relay says why.
+    /// Starts session `id` of `scenario`, its programs waiting for the first
+    /// step, in a sandbox if this process set one up
+    /// ([`sandbox::use_worker`]), else in this process. With `capture`, its
+    /// segments are captured too; if that fails the session runs without
+    /// them, and the relay says why.
     pub fn start(
         id: u64,
         scenario: Scenario,
@@ -72,149 +60,47 @@ impl Session {
         capture: bool,
         feed: Arc<Feed>,
     ) -> std::io::Result<Self> {
-        let plan = scenario::plan(&scenario)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-        let port = match scenario.port {
-            Some(port) => port,
-            // A port the kernel just handed out and took back: free, and not
-            // one a recent session's TIME_WAIT still holds.
-            None => TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(),
-        };
-        let server_addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let info = SessionInfo {
-            id,
-            scenario: scenario.clone(),
-            server_addr: server_addr.to_string(),
-            mode,
-        };
-        feed.begin_session(info);
-        let wall_start = SystemTime::now();
-        let wire = if capture {
-            match Live::open(port) {
-                Ok(live) => Some(Mutex::new(live)),
-                Err(reason) => {
-                    tracing::warn!(session = id, "{reason}");
-                    None
-                }
+        match sandbox::worker() {
+            Some(worker) => {
+                sandbox::Remote::start(worker.program(), id, scenario, mode, capture, feed)
+                    .map(Session::Sandboxed)
             }
-        } else {
-            None
-        };
-        let (listening, server_listens) = mpsc::channel();
-        let shared = Arc::new(Shared {
-            id,
-            feed,
-            gate: Gate::new(mode),
-            sockets: Mutex::default(),
-            calls: Mutex::default(),
-            listening: Mutex::new(Some(listening)),
-            wire,
-            wall_start,
-        });
-        let stop_probing = Arc::new(AtomicBool::new(false));
-        let threads = Threads::new(id);
-        let session = Session {
-            shared: shared.clone(),
-            stop_probing: stop_probing.clone(),
-            threads: threads.clone(),
-        };
-
-        prober::spawn(&threads, shared.clone(), stop_probing)?;
-        let player = shared.clone();
-        threads.spawn("player", move || player.gate.play())?;
-
-        let Plan {
-            server,
-            client,
-            clients,
-        } = plan;
-        match server {
-            Some(config) => program::spawn(
-                &threads,
-                &shared,
-                Actor::Server,
-                STOP_PATIENCE,
-                move |tracer| {
-                    let server = Server::listen(server_addr, &config, tracer)?;
-                    match server.serve_forever(tracer) {
-                        Ok(never) => match never {},
-                        Err(err) => Err(err),
-                    }
-                },
-            )?,
-            // Nothing listens: the clients need not wait for anyone.
-            None => shared.server_listening(),
+            None => {
+                Local::start(id, scenario, mode, capture, feed, Place::Host).map(Session::InProcess)
+            }
         }
-        // As a person would: the clients are started once the server listens,
-        // all together, each queued at the gate before the next starts, so
-        // that "step the next in line" means the same thing in every run.
-        // Play waits until all are in line: a crowd arrives at once.
-        let launcher = threads.clone();
-        threads.spawn("launcher", move || {
-            if server_listens.recv().is_err() {
-                return; // the server ended first, or the session stopped
-            }
-            let gate = &shared.gate;
-            gate.hold(true);
-            let _release = Release(gate);
-            for k in 0..clients {
-                let config = client.clone();
-                let client = program::spawn(
-                    &launcher,
-                    &shared,
-                    Actor::Client(k),
-                    STOP_PATIENCE,
-                    move |tracer| pair::client(server_addr, &config, tracer).map(drop),
-                );
-                if client.is_err() || shared.gate.is_closed() {
-                    return;
-                }
-            }
-        })?;
-        Ok(session)
     }
 
     /// The session's segments so far as a pcap file, if it captures.
     pub fn pcap(&self) -> Option<Vec<u8>> {
-        self.shared.drain_wire();
-        self.shared.pcap()
+        match self {
+            Session::InProcess(local) => local.pcap(),
+            Session::Sandboxed(remote) => remote.pcap(),
+        }
     }
 
     /// Releases one waiting call (see [`Command::Step`](protocol::Command::Step)).
     pub fn step(&self, actor: Option<Actor>) -> Result<Actor, StepError> {
-        self.shared.gate.step(actor)
+        match self {
+            Session::InProcess(local) => local.step(actor),
+            Session::Sandboxed(remote) => remote.step(actor),
+        }
     }
 
     /// Plays or pauses; the change is an event, so every viewer sees who did it.
     pub fn set_mode(&self, mode: Mode) {
-        if self.shared.gate.set_mode(mode) {
-            self.shared
-                .emit(Actor::Relay, None, EventKind::ModeChanged { mode });
+        match self {
+            Session::InProcess(local) => local.set_mode(mode),
+            Session::Sandboxed(remote) => remote.set_mode(mode),
         }
     }
 
     /// Ends the session: no call is released again, calls asleep in the
     /// kernel are woken, and every program ends, closing its sockets.
     pub fn stop(self) {
-        self.shared.gate.close();
-        // A launcher still waiting for the server to listen gives up.
-        self.shared.server_never_listens();
-        self.shared.shut_down_sockets();
-        let deadline = Instant::now() + STOP_PATIENCE;
-        // Everyone but the prober, which watches the programs wind down.
-        let ended = self.threads.wait_until(1, deadline);
-        self.stop_probing.store(true, Ordering::Relaxed);
-        self.threads.unpark(prober::THREAD);
-        let ended = ended && self.threads.wait_until(0, deadline);
-        self.threads.join(ended, STOP_PATIENCE);
-    }
-}
-
-/// Lets play go on when the launcher is done, however it ends.
-struct Release<'a>(&'a Gate);
-
-impl Drop for Release<'_> {
-    fn drop(&mut self) {
-        self.0.hold(false);
+        match self {
+            Session::InProcess(local) => local.stop(),
+            Session::Sandboxed(remote) => remote.stop(),
+        }
     }
 }

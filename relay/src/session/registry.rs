@@ -18,7 +18,7 @@ use protocol::{Actor, FourTuple, KernelState, SocketId, SocketRole};
 use socket2::SockRef;
 
 use super::{
-    fd::{four_tuple, inode},
+    fd::{cookie, four_tuple, inode},
     Shared,
 };
 use crate::sync::lock;
@@ -32,6 +32,9 @@ pub(super) struct Tracked {
     owner: Actor,
     /// The socket's inode: proves an fd number still means this socket.
     pub(super) inode: u64,
+    /// The kernel's cookie for it (`SO_COOKIE`), read once when tracked:
+    /// what the kernel's tracepoints name it by.
+    cookie: Option<u64>,
     pub(super) tuple: Option<FourTuple>,
     /// The kernel's state at the prober's last look.
     pub(super) last: Option<KernelState>,
@@ -112,6 +115,11 @@ impl Shared {
         Some((t.id, t.tuple.clone()))
     }
 
+    /// The kernel's cookie for the socket `fd`, if the session tracks it.
+    pub(super) fn cookie(&self, fd: RawFd) -> Option<u64> {
+        lock(&self.sockets).open.get(&fd)?.cookie
+    }
+
     /// Starts tracking a socket a call just returned.
     pub(super) fn track(&self, fd: RawFd, owner: Actor, role: SocketRole) -> SocketRef {
         let mut sockets = lock(&self.sockets);
@@ -127,6 +135,7 @@ impl Shared {
                 id,
                 owner,
                 inode: inode(fd).unwrap_or(0),
+                cookie: cookie(fd),
                 tuple: tuple.clone(),
                 last: None,
             },

@@ -159,10 +159,11 @@ impl Observer for Tracer {
         match change {
             Change::Opened(on, opened, role, fd) => {
                 returned(on);
+                let cookie = shared.cookie(fd);
                 shared.emit(
                     self.actor,
                     Some(opened),
-                    EventKind::SocketOpened { role, fd },
+                    EventKind::SocketOpened { role, fd, cookie },
                 );
             }
             Change::Updated(socket, role) => {

@@ -4,6 +4,7 @@
 
 pub mod axe;
 pub mod events;
+pub mod serving;
 pub mod stepped;
 pub mod webdriver;
 
@@ -12,10 +13,9 @@ use std::{sync::Arc, time::Duration};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{Actor, Call, Command, Event, EventKind, RelayMessage, Scenario};
 use tcpstep_relay::{
-    capture,
     feed::LIVE_BUFFER,
-    host::Host,
     hub::{self, OriginPolicy},
+    rooms::{Room, Rooms, RoomsConfig},
 };
 use tokio::{net::TcpStream, sync::oneshot};
 use tokio_tungstenite::{
@@ -27,8 +27,11 @@ use tokio_tungstenite::{
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
 pub struct Relay {
+    /// The class session's WebSocket.
     pub url: String,
-    pub host: Arc<Host>,
+    /// The class room.
+    pub host: Arc<Room>,
+    pub rooms: Arc<Rooms>,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -43,16 +46,34 @@ impl Relay {
 
     /// A relay whose sessions start (and restart) in `mode`.
     pub async fn start_in(mode: protocol::Mode, live_buffer: usize, allow: &[&str]) -> Relay {
-        // Capture as the machine allows: on as root or with CAP_NET_RAW.
-        let capture = capture::status();
+        Relay::start_rooms(mode, live_buffer, allow, RoomsConfig::default()).await
+    }
+
+    /// A relay whose rooms run under `config` (limits, presenter).
+    pub async fn start_rooms(
+        mode: protocol::Mode,
+        live_buffer: usize,
+        allow: &[&str],
+        config: RoomsConfig,
+    ) -> Relay {
+        // Capture as the machine allows: in sandboxes if the test binary
+        // asked for them, else on as root or with CAP_NET_RAW.
+        let capture = tcpstep_relay::sandbox::capture_status();
         let host =
-            Host::start_in(Scenario::classic(), mode, capture, live_buffer).expect("first session");
-        let hub = Hub::start(host.clone(), allow).await;
+            Room::start_in(Scenario::classic(), mode, capture, live_buffer).expect("first session");
+        let rooms = Rooms::new(host.clone(), config);
+        let hub = Hub::start(rooms.clone(), allow).await;
         Relay {
             url: format!("ws://{}/ws", hub.addr),
             host,
+            rooms,
             stop: Some(hub.stop),
         }
+    }
+
+    /// The WebSocket of the private session `id` (with `?session=`).
+    pub fn url_of(&self, id: &str) -> String {
+        format!("{}?session={id}", self.url)
     }
 }
 
@@ -65,7 +86,7 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub async fn start(host: Arc<Host>, allow: &[&str]) -> Hub {
+    pub async fn start(rooms: Arc<Rooms>, allow: &[&str]) -> Hub {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the hub");
@@ -73,7 +94,7 @@ impl Hub {
         let allow: Vec<String> = allow.iter().map(|s| s.to_string()).collect();
         let origins = OriginPolicy::new(addr, &allow);
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(hub::run(listener, host, origins, async {
+        let task = tokio::spawn(hub::run(listener, rooms, origins, async {
             let _ = stopped.await;
         }));
         Hub { addr, stop, task }
@@ -85,7 +106,7 @@ impl Drop for Relay {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        self.host.shutdown();
+        self.rooms.shutdown();
     }
 }
 
@@ -268,4 +289,51 @@ impl Viewer {
 
 pub fn step(actor: Actor) -> Command {
     Command::Step { actor: Some(actor) }
+}
+
+/// The processes `pid` started (a relay's session workers), from every
+/// thread's `children` list in /proc.
+#[allow(dead_code)] // each test binary uses part of this module
+pub fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|text| {
+            text.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+/// The relay binary these tests run.
+#[allow(dead_code)] // each test binary uses part of this module
+pub const RELAY: &str = env!("CARGO_BIN_EXE_relay");
+
+/// A directory of this test's own that any user may write to.
+#[allow(dead_code)] // each test binary uses part of this module
+pub fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tcpstep-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    dir
+}
+
+/// The events of a recorded trace and its hello.
+#[allow(dead_code)] // each test binary uses part of this module
+pub fn read_trace(path: &std::path::Path) -> (protocol::Hello, Vec<Event>) {
+    let text = std::fs::read_to_string(path).expect("the trace");
+    let mut hello = None;
+    let mut events = Vec::new();
+    for line in text.lines() {
+        match serde_json::from_str(line).expect("a relay message") {
+            RelayMessage::Hello(h) => hello = Some(h),
+            RelayMessage::Event(e) => events.push(e),
+            _ => {}
+        }
+    }
+    (hello.expect("a hello"), events)
 }
