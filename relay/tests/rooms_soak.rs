@@ -19,20 +19,12 @@ const SESSIONS: usize = 300;
 /// Open file descriptors, threads (but tokio's, whose blocking pool grows
 /// and shrinks on its own), resident memory (KiB).
 fn held() -> (usize, usize, u64) {
-    let count = |dir: &str| std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
-    let rss = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0);
+    let rss = support::rss_kib();
     let threads = thread_names()
         .iter()
         .filter(|n| !n.starts_with("tokio-"))
         .count();
-    (count("/proc/self/fd"), threads, rss)
+    (support::entries("/proc/self/fd"), threads, rss)
 }
 
 fn thread_names() -> Vec<String> {

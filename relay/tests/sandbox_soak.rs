@@ -33,15 +33,7 @@ struct Held {
 }
 
 fn held() -> Held {
-    let count = |dir: &str| std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
-    let rss_kib = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0);
+    let rss_kib = support::rss_kib();
     let workers = children(std::process::id());
     // Every network namespace on the machine that any process is in: a
     // namespace lives exactly as long as something holds it.
@@ -53,8 +45,8 @@ fn held() -> Held {
         .map(|ns| ns.to_string_lossy().into_owned())
         .collect();
     Held {
-        fds: count("/proc/self/fd"),
-        threads: count("/proc/self/task"),
+        fds: support::entries("/proc/self/fd"),
+        threads: support::entries("/proc/self/task"),
         rss_kib,
         workers,
         namespaces,

@@ -10,7 +10,10 @@ use std::{
 };
 
 use protocol::{Actor, CallResult, Event, EventKind, Segment, TcpFlag, TcpOption, WireAction};
-use support::{read_trace, scratch, RELAY};
+use support::{
+    events::{returned, segments},
+    read_trace, scratch, RELAY,
+};
 
 /// `relay record --scenario NAME` in a sandbox: its events.
 fn record(name: &str) -> Vec<Event> {
@@ -32,7 +35,7 @@ fn record(name: &str) -> Vec<Event> {
     events
 }
 
-/// The segments the wire dropped, and those that crossed it, in order.
+/// The segments the wire dropped, in order.
 fn dropped(events: &[Event]) -> Vec<&Segment> {
     events
         .iter()
@@ -46,30 +49,8 @@ fn dropped(events: &[Event]) -> Vec<&Segment> {
         .collect()
 }
 
-fn crossed(events: &[Event]) -> Vec<&Segment> {
-    events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::Segment { segment } => Some(segment),
-            _ => None,
-        })
-        .collect()
-}
-
 fn gap(earlier: &Segment, later: &Segment) -> Duration {
     Duration::from_micros(later.wire_us.saturating_sub(earlier.wire_us))
-}
-
-/// What `actor`'s calls named `name` returned, in order.
-fn returns<'a>(events: &'a [Event], actor: Actor, name: &str) -> Vec<&'a CallResult> {
-    events
-        .iter()
-        .filter(|e| e.actor == actor)
-        .filter_map(|e| match &e.kind {
-            EventKind::CallReturned { call, result } if call.name() == name => Some(result),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]
@@ -78,7 +59,7 @@ fn lost_syn_the_clients_kernel_sends_it_again_a_second_later() {
     let lost = dropped(&events);
     assert_eq!(lost.len(), 1, "one SYN dropped: {lost:?}");
     assert!(lost[0].has(TcpFlag::Syn) && !lost[0].has(TcpFlag::Ack));
-    let syns: Vec<_> = crossed(&events)
+    let syns: Vec<_> = segments(&events)
         .into_iter()
         .filter(|s| s.has(TcpFlag::Syn) && !s.has(TcpFlag::Ack))
         .collect();
@@ -93,7 +74,7 @@ fn lost_syn_the_clients_kernel_sends_it_again_a_second_later() {
     );
     // connect() slept through it and succeeded.
     assert!(matches!(
-        returns(&events, Actor::Client(0), "connect")[..],
+        returned(&events, Actor::Client(0), "connect")[..],
         [CallResult::Done]
     ));
 }
@@ -104,7 +85,7 @@ fn lost_greeting_the_same_bytes_arrive_after_the_timeout_and_recv_all_gets_16() 
     let lost = dropped(&events);
     assert_eq!(lost.len(), 1, "{lost:?}");
     assert_eq!(lost[0].payload, b"Greetings, server");
-    let again: Vec<_> = crossed(&events)
+    let again: Vec<_> = segments(&events)
         .into_iter()
         .filter(|s| s.payload == lost[0].payload)
         .collect();
@@ -114,7 +95,7 @@ fn lost_greeting_the_same_bytes_arrive_after_the_timeout_and_recv_all_gets_16() 
     let waited = gap(lost[0], again[0]);
     assert!(waited >= Duration::from_millis(200), "{waited:?}");
     // The chapter's claim: the server's recv_all still gets its 16 bytes.
-    let got: usize = returns(&events, Actor::Server, "recv")
+    let got: usize = returned(&events, Actor::Server, "recv")
         .into_iter()
         .filter_map(|r| match r {
             CallResult::Bytes { n, .. } => Some(*n),
@@ -130,7 +111,7 @@ fn lost_reply_a_sack_tells_the_servers_kernel_to_send_it_again() {
     let lost = dropped(&events);
     assert_eq!(lost.len(), 1, "{lost:?}");
     assert_eq!(lost[0].payload, b"Goodbye, client!");
-    let crossed = crossed(&events);
+    let crossed = segments(&events);
     let again = crossed
         .iter()
         .position(|s| s.payload == lost[0].payload)
@@ -145,7 +126,7 @@ fn lost_reply_a_sack_tells_the_servers_kernel_to_send_it_again() {
                 .any(|o| matches!(o, TcpOption::Sack { .. }))),
         "a duplicate ACK with SACK before the retransmission"
     );
-    let got: Vec<_> = returns(&events, Actor::Client(0), "recv")
+    let got: Vec<_> = returned(&events, Actor::Client(0), "recv")
         .into_iter()
         .filter_map(|r| match r {
             CallResult::Bytes { data, .. } => Some(data.clone()),
@@ -231,7 +212,7 @@ fn connect_timeout_connect_fails_with_etimedout_once_the_retries_time_is_spent()
     assert!(syns
         .iter()
         .all(|s| s.has(TcpFlag::Syn) && s.seq == syns[0].seq));
-    assert!(crossed(&events).iter().all(|s| !s.has(TcpFlag::Syn)));
+    assert!(segments(&events).iter().all(|s| !s.has(TcpFlag::Syn)));
     let failed = events
         .iter()
         .find_map(|e| match &e.kind {

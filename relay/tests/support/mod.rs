@@ -337,3 +337,23 @@ pub fn read_trace(path: &std::path::Path) -> (protocol::Hello, Vec<Event>) {
     }
     (hello.expect("a hello"), events)
 }
+
+/// How many entries a /proc directory has (`/proc/self/fd`: open file
+/// descriptors; `/proc/self/task`: threads), 0 if it cannot be read.
+#[allow(dead_code)] // each test binary uses part of this module
+pub fn entries(dir: &str) -> usize {
+    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+}
+
+/// This process's resident memory in KiB (`VmRSS` in /proc/self/status).
+#[allow(dead_code)] // each test binary uses part of this module
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
