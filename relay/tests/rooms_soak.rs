@@ -129,7 +129,9 @@ async fn hundreds_of_private_sessions_leave_nothing_behind() {
     let after = settles(
         &relay,
         "every private session to end",
-        |(fds, threads, _)| fds == before.0 && threads == before.1,
+        // Nothing left behind: no more than before (one fewer is fine: a
+        // warm-up viewer's connection may still have been closing then).
+        |(fds, threads, _)| fds <= before.0 && threads <= before.1,
     )
     .await;
     println!("before {before:?}, after {SESSIONS} private sessions {after:?}");
