@@ -143,8 +143,23 @@ fn the_classic_cards_show_the_handshake_states_and_the_resets_reason() {
 #[test]
 fn the_crowds_dropped_syns_carry_the_kernels_reason_and_its_retries_are_the_kernels() {
     let Some(trace) = kernel_trace() else { return };
-    let events = recorded(&trace, "crowd");
-    let view = View::fold(&events);
+    // A listener names its cookie only in its destroy event, which this
+    // kernel now and then does not report (see tracepoints/sockets.rs):
+    // then its life is left out, and counted, never guessed. Up to three
+    // real runs, to get one whose listener the kernel named.
+    let (events, view) = (1..=3)
+        .map(|_| {
+            let events = recorded(&trace, "crowd");
+            let view = View::fold(&events);
+            (events, view)
+        })
+        .find(|(_, view)| {
+            let listener = socket_of(view, Actor::Server, SocketRole::Listener);
+            view.kernel
+                .get(&listener.id)
+                .is_some_and(|a| !a.said.is_empty())
+        })
+        .expect("in three runs, the kernel named the crowd's listener at least once");
     let listener = socket_of(&view, Actor::Server, SocketRole::Listener);
     let drops: Vec<&str> = view.kernel[&listener.id].drops().map(|(_, r)| r).collect();
     assert!(
