@@ -144,10 +144,11 @@ fn the_classic_cards_show_the_handshake_states_and_the_resets_reason() {
 fn the_crowds_dropped_syns_carry_the_kernels_reason_and_its_retries_are_the_kernels() {
     let Some(trace) = kernel_trace() else { return };
     // A listener names its cookie only in its destroy event, which this
-    // kernel now and then does not report (see tracepoints/sockets.rs):
-    // then its life is left out, and counted, never guessed. Up to three
-    // real runs, to get one whose listener the kernel named.
-    let (events, view) = (1..=3)
+    // kernel now and then does not report (see tracepoints/sockets.rs), and
+    // under load its drops are now and then not tied to it: either way they
+    // are left out and counted, never guessed. Up to five real runs, to get
+    // one whose listener's drops the kernel's account tied to it.
+    let (events, view) = (1..=5)
         .map(|_| {
             let events = recorded(&trace, "crowd");
             let view = View::fold(&events);
@@ -157,19 +158,28 @@ fn the_crowds_dropped_syns_carry_the_kernels_reason_and_its_retries_are_the_kern
             let listener = socket_of(view, Actor::Server, SocketRole::Listener);
             view.kernel
                 .get(&listener.id)
-                .is_some_and(|a| !a.said.is_empty())
+                .is_some_and(|a| a.drops().next().is_some())
         })
-        .expect("in three runs, the kernel named the crowd's listener at least once");
+        .expect("in five runs, the crowd's listener's drops were tied to it at least once");
     let listener = socket_of(&view, Actor::Server, SocketRole::Listener);
     let drops: Vec<&str> = view.kernel[&listener.id].drops().map(|(_, r)| r).collect();
     assert!(
         drops.contains(&"TCP_LISTEN_OVERFLOW"),
-        "the listener's drops: {drops:?}; its account: {:?}; kernel events: {}",
+        "the listener's drops: {drops:?}; its account: {:?}; kernel events: {}; words: {:?}",
         view.kernel.get(&listener.id).map(|a| a.said.len()),
         events
             .iter()
             .filter(|e| matches!(e.kind, EventKind::Kernel { .. }))
-            .count()
+            .count(),
+        events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Kernel { word, .. }
+                    if !matches!(word, KernelWord::StateChanged { .. }) =>
+                    Some((e.socket, word.clone())),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
     );
     assert!(reason_words("TCP_LISTEN_OVERFLOW").is_some_and(|w| w.contains("accept queue")));
     let retried: usize = view
