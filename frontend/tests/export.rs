@@ -40,8 +40,9 @@ fn the_svg_draws_every_row_and_is_well_formed() {
             .filter(|n| n.has_tag_name("text"))
             .filter_map(|n| n.text())
             .collect();
-        for (_, s) in &view.segments {
-            assert!(texts.contains(&ladder::segment_label(s).as_str()), "{name}");
+        for (seq, s) in &view.segments {
+            let label = ladder::crossing_label(&view, *seq, s);
+            assert!(texts.contains(&label.as_str()), "{name}: {label}");
         }
         for (_, s, _) in &view.dropped {
             let label = format!("{}  ✕ dropped", ladder::segment_label(s));
@@ -67,11 +68,25 @@ fn a_dropped_segment_is_drawn_ending_in_a_cross() {
         crosses[0].trim().starts_with("client0-xserver: SYN") && crosses[0].contains("dropped"),
         "{text}"
     );
-    // The dropped SYN comes before the SYN that crossed, a second later.
+    // The dropped SYN comes before the SYN that crossed, a second later,
+    // which says it was sent again, and when.
     let svg = export::svg(&view, &rec.session.server_addr);
     let dropped_at = svg.find("✕ dropped").expect("drawn");
-    let syn_at = svg.find(">SYN  seq=0<").expect("the SYN that crossed");
+    let syn_at = svg
+        .find(">SYN  seq=0  ↻ again, +")
+        .expect("the SYN sent again");
     assert!(dropped_at < syn_at, "drawn in the order they happened");
+    let (&seq, &after_us) = view.resent.iter().next().expect("one segment sent again");
+    assert!(
+        (900_000..3_000_000).contains(&after_us),
+        "the kernel's initial RTO is a second: {after_us} µs"
+    );
+    let again = view
+        .segments
+        .iter()
+        .find(|(s, _)| *s == seq)
+        .expect("the resent segment crossed");
+    assert!(again.1.has(protocol::TcpFlag::Syn));
 }
 
 #[test]

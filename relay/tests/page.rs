@@ -1000,9 +1000,10 @@ async fn a_dropped_segment_and_its_retransmission_on_the_ladder() {
             .iter()
             .position(|l| l.contains("len=17") && l.contains("✕ dropped"))
             .unwrap_or_else(|| panic!("the dropped greeting: {labels:?}"));
+        // The one that crossed says it was sent again, and how much later.
         let again = labels
             .iter()
-            .position(|l| l.contains("len=17") && !l.contains("dropped"))
+            .position(|l| l.contains("len=17") && l.contains("↻ again, +"))
             .unwrap_or_else(|| panic!("the greeting sent again: {labels:?}"));
         assert!(dropped < again, "{labels:?}");
         let (_, name) = browser.accessible(".seg.dropped");

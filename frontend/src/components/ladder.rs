@@ -13,9 +13,9 @@ use crate::{
         export,
         kernel::reason_words,
         ladder::{
-            call_label, flag_words, lane_of, latest_rows, row_count, row_y, segment_class,
-            segment_label, spans, waiting_marks, Lanes, Row, BAR, DROPPED_AT, ROW, SLOPE, TOP,
-            WIDTH,
+            call_label, crossing_label, flag_words, lane_of, latest_rows, row_count, row_y,
+            segment_class, segment_label, spans, waiting_marks, Lanes, Row, BAR, DROPPED_AT, ROW,
+            SLOPE, TOP, WIDTH,
         },
         Action,
     },
@@ -108,7 +108,7 @@ pub fn Ladder(props: &Props) -> Html {
                     s.from, s.to, flag_words(s), s.seq, s.rel_seq, s.ack, s.rel_ack, s.window, s.len
                 );
                 // A RST's badge: the kernel's own reason for it, where it said.
-                let mut name = format!("Inspect segment: {}", segment_label(s));
+                let mut name = format!("Inspect segment: {}", crossing_label(view, *seq, s));
                 let reason = view.reset_reason(s).map(|reason| {
                     // The badge is visible text of the button: its name says it too.
                     name.push_str(&format!(" {reason}"));
@@ -131,7 +131,7 @@ pub fn Ladder(props: &Props) -> Html {
                         <line class="arrow" x1={from.to_string()} y1={(y - SLOPE / 2.0).to_string()}
                               x2={to.to_string()} y2={(y + SLOPE / 2.0).to_string()} marker-end="url(#arrowhead)" />
                         <text class="seg-label" x={mid.to_string()} y={(y - 6.0).to_string()} text-anchor="middle">
-                            { segment_label(s) }
+                            { crossing_label(view, *seq, s) }
                             { for reason }
                         </text>
                     </g>

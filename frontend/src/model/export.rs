@@ -9,8 +9,8 @@ use protocol::{Actor, Segment, TcpFlag};
 
 use super::{
     ladder::{
-        call_label, lane_of, row_y, rows, segment_class, segment_label, spans, Lanes, Row, Span,
-        BAR, DROPPED_AT, ROW, SLOPE, TOP, WIDTH,
+        call_label, crossing_label, lane_of, row_y, rows, segment_class, segment_label, spans,
+        Lanes, Row, Span, BAR, DROPPED_AT, ROW, SLOPE, TOP, WIDTH,
     },
     View,
 };
@@ -95,7 +95,7 @@ pub fn svg(view: &View, server_addr: &str) -> String {
     for (i, row) in rows.iter().enumerate() {
         let y = row_y(i);
         match row {
-            Row::Segment(_, s) => {
+            Row::Segment(seq, s) => {
                 let from = lanes.x(lane_of(view, server_addr, &s.from));
                 let to = lanes.x(lane_of(view, server_addr, &s.to));
                 let c = colour(s);
@@ -111,7 +111,7 @@ pub fn svg(view: &View, server_addr: &str) -> String {
                     y + SLOPE / 2.0,
                     (from + to) / 2.0,
                     y - 6.0,
-                    xml(&segment_label(s))
+                    xml(&crossing_label(view, *seq, s))
                 );
             }
             Row::Dropped(_, s, _) => {
@@ -191,7 +191,7 @@ pub fn mermaid(view: &View, server_addr: &str) -> String {
     let marks = view.marks.len();
     for row in &rows {
         match row {
-            Row::Segment(_, s) => {
+            Row::Segment(seq, s) => {
                 let from = participant(lanes.lane(lane_of(view, server_addr, &s.from)));
                 let to = participant(lanes.lane(lane_of(view, server_addr, &s.to)));
                 // A reset is drawn dashed, as on the page.
@@ -199,7 +199,7 @@ pub fn mermaid(view: &View, server_addr: &str) -> String {
                 let _ = writeln!(
                     out,
                     "    {from}{arrow}{to}: {}",
-                    mermaid_text(&segment_label(s))
+                    mermaid_text(&crossing_label(view, *seq, s))
                 );
             }
             Row::Dropped(_, s, _) => {

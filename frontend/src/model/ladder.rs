@@ -285,6 +285,16 @@ pub fn flag_words(segment: &Segment) -> String {
         .join(", ")
 }
 
+/// A crossing segment's label on the ladder: [`segment_label`], and, for
+/// one its sender's kernel sent again, how long after the first copy.
+pub fn crossing_label(view: &View, seq: u64, segment: &Segment) -> String {
+    let label = segment_label(segment);
+    match view.resent.get(&seq) {
+        Some(&after_us) => format!("{label}  ↻ again, +{} ms", after_us / 1000),
+        None => label,
+    }
+}
+
 /// How far along its way a dropped segment's arrow is drawn.
 pub const DROPPED_AT: f64 = 0.6;
 

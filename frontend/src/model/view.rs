@@ -226,11 +226,41 @@ pub struct View {
     /// seq of the event that said so and the rule's number: the kernel
     /// sent them, nobody received them.
     pub dropped: CowVec<(u64, Segment, u32)>,
+    /// Segments their sender's kernel sent again (the same bytes, or SYN or
+    /// FIN, from the same place): each one's event seq, and how long after
+    /// the first copy left (crossed or dropped), in microseconds.
+    pub resent: CowMap<u64, u64>,
+    /// When each segment that carries something was first sent, by its
+    /// direction, sequence number and length: how [`View::resent`] is found.
+    first_sent: CowMap<(String, String, u32, usize), u64>,
     /// What the kernel itself said of each socket (its tracepoints).
     pub kernel: CowMap<SocketId, KernelAccount>,
 }
 
 impl View {
+    /// Notes when `segment` (of event `seq`) left its sender; if the same
+    /// one left before, it is a retransmission, and how much later.
+    fn note_sent(&mut self, seq: u64, segment: &Segment) {
+        if !carries(segment) || segment.has(protocol::TcpFlag::Rst) {
+            return;
+        }
+        let key = (
+            segment.from.clone(),
+            segment.to.clone(),
+            segment.seq,
+            segment.len,
+        );
+        match self.first_sent.get(&key) {
+            Some(&first) => {
+                self.resent
+                    .insert(seq, segment.wire_us.saturating_sub(first));
+            }
+            None => {
+                self.first_sent.insert(key, segment.wire_us);
+            }
+        }
+    }
+
     /// The view after `events`, folded from the start.
     pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> View {
         let mut view = View::default();
@@ -366,6 +396,7 @@ impl View {
                 if carries(segment) && !segment.has(protocol::TcpFlag::Rst) {
                     way.sent_end = way.sent_end.max(Some(seq_end(segment)));
                 }
+                self.note_sent(e.seq, segment);
                 self.marks.push(Mark::Segment(self.segments.len()));
                 self.segments.push((e.seq, segment.clone()));
             }
@@ -373,6 +404,7 @@ impl View {
             EventKind::SessionLost { reason } => self.lost = Some(reason.clone()),
             EventKind::WireVerdict { action, segment } => match action {
                 protocol::WireAction::Dropped { rule } => {
+                    self.note_sent(e.seq, segment);
                     self.marks.push(Mark::Dropped(self.dropped.len()));
                     self.dropped.push((e.seq, segment.clone(), *rule));
                 }
