@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use protocol::{Mode, Scenario, SessionInfo};
+use protocol::{Mode, Scenario};
 use tcpstep_relay::{
     feed::{Feed, Item, LIVE_BUFFER},
     record::finished,
@@ -30,15 +30,7 @@ pub fn relay_binary() -> Option<PathBuf> {
 }
 
 fn new_feed() -> Arc<Feed> {
-    Arc::new(Feed::new(
-        SessionInfo {
-            id: 0,
-            scenario: Scenario::classic(),
-            server_addr: String::new(),
-            mode: Mode::Paused,
-        },
-        LIVE_BUFFER,
-    ))
+    Arc::new(Feed::before(&Scenario::classic(), LIVE_BUFFER))
 }
 
 /// A session of either kind, as the benchmark drives it.

@@ -7,8 +7,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use protocol::{
-    Actor, Call, Event, EventKind, Mode, PortRange, RelayMessage, Scenario, SessionInfo,
-    SocketRole, TcpFlag, TcpState,
+    Actor, Call, Event, EventKind, Mode, PortRange, RelayMessage, Scenario, SocketRole, TcpFlag,
+    TcpState,
 };
 use tcpstep_frontend::model::{
     examine_all, explain_all,
@@ -30,15 +30,7 @@ struct ByHand {
 
 impl ByHand {
     fn start() -> ByHand {
-        let feed = std::sync::Arc::new(Feed::new(
-            SessionInfo {
-                id: 0,
-                scenario: Scenario::classic(),
-                server_addr: String::new(),
-                mode: Mode::Paused,
-            },
-            LIVE_BUFFER,
-        ));
+        let feed = std::sync::Arc::new(Feed::before(&Scenario::classic(), LIVE_BUFFER));
         let session = Session::start(
             1,
             Scenario::classic(),

@@ -113,6 +113,20 @@ impl Feed {
         let _ = self.live.send(item);
     }
 
+    /// A feed for `scenario`'s session, before it begins: session 0, no
+    /// server address yet ([`crate::session::Session::start`] begins it).
+    pub fn before(scenario: &protocol::Scenario, live_buffer: usize) -> Self {
+        Feed::new(
+            SessionInfo {
+                id: 0,
+                scenario: scenario.clone(),
+                server_addr: String::new(),
+                mode: protocol::Mode::Paused,
+            },
+            live_buffer,
+        )
+    }
+
     /// The same feed with another history limit (tests use small ones).
     pub fn with_limit(mut self, limit: usize) -> Self {
         self.limit = limit.max(1);

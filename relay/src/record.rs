@@ -69,16 +69,30 @@ pub fn record(
     capture: bool,
     timeout: Duration,
 ) -> Result<Recording, RecordError> {
+    let feed = Arc::new(Feed::before(&scenario, LIVE_BUFFER));
+    let (session, _) = play_until_done(scenario, capture, timeout, &feed)?;
+    let pcap = session.pcap();
+    let recording = Recording {
+        session: feed.session(),
+        events: feed.events(),
+        pcap,
+    };
+    session.stop();
+    Ok(recording)
+}
+
+/// Starts `scenario` in play mode on `feed` and waits until its programs
+/// are done, and then for the kernels' last segments ([`GRACE`]): the
+/// session, still running, and how long the programs took. A failure or
+/// the timeout stops it.
+pub(crate) fn play_until_done(
+    scenario: Scenario,
+    capture: bool,
+    timeout: Duration,
+    feed: &Arc<Feed>,
+) -> Result<(Session, Duration), RecordError> {
     let clients = scenario.clients;
-    let feed = Arc::new(Feed::new(
-        SessionInfo {
-            id: 0,
-            scenario: scenario.clone(),
-            server_addr: String::new(),
-            mode: Mode::Paused,
-        },
-        LIVE_BUFFER,
-    ));
+    let started = Instant::now();
     let session = Session::start(
         1,
         scenario,
@@ -103,15 +117,9 @@ pub fn record(
         }
         thread::sleep(Duration::from_millis(5));
     }
+    let finished_in = started.elapsed();
     thread::sleep(GRACE);
-    let pcap = session.pcap();
-    let recording = Recording {
-        session: feed.session(),
-        events: feed.events(),
-        pcap,
-    };
-    session.stop();
-    Ok(recording)
+    Ok((session, finished_in))
 }
 
 /// The failure that ended the session before it could run, if one did: the

@@ -86,15 +86,9 @@ impl Room {
         capture: CaptureStatus,
         live_buffer: usize,
     ) -> std::io::Result<Arc<Room>> {
-        let placeholder = SessionInfo {
-            id: 0,
-            scenario: scenario.clone(),
-            server_addr: String::new(),
-            mode: Mode::Paused,
-        };
         let room = Arc::new(Room {
             viewers: AtomicU32::new(0),
-            feed: Arc::new(Feed::new(placeholder, live_buffer)),
+            feed: Arc::new(Feed::before(&scenario, live_buffer)),
             capture,
             live_buffer,
             state: Mutex::new(State {

@@ -49,8 +49,8 @@ struct Asking {
     answers: mpsc::Receiver<Answer>,
 }
 
-/// What the reader thread and the commands share about the worker.
-struct Worker {
+/// The worker process: what the reader thread and the commands share about it.
+struct Process {
     session: u64,
     pid: u32,
     child: Mutex<Child>,
@@ -64,7 +64,7 @@ struct Worker {
 
 /// A session running in a worker process.
 pub struct Remote {
-    worker: Arc<Worker>,
+    worker: Arc<Process>,
     asking: Mutex<Asking>,
     reader: Option<JoinHandle<()>>,
 }
@@ -86,7 +86,7 @@ impl Remote {
             to_worker,
             from_worker,
         } = spare::take(program)?;
-        let worker = Arc::new(Worker {
+        let worker = Arc::new(Process {
             session: id,
             pid: child.id(),
             child: Mutex::new(child),
@@ -204,7 +204,7 @@ impl Remote {
     }
 }
 
-impl Worker {
+impl Process {
     /// Marks the session lost (once) and tells its viewers why; returns the
     /// reason as commands report it.
     fn lose(&self, how: String) -> String {
@@ -250,7 +250,11 @@ impl Worker {
 }
 
 /// The reader thread: everything the worker says, until it closes its end.
-fn read(worker: Arc<Worker>, from_worker: std::process::ChildStdout, answer: mpsc::Sender<Answer>) {
+fn read(
+    worker: Arc<Process>,
+    from_worker: std::process::ChildStdout,
+    answer: mpsc::Sender<Answer>,
+) {
     let mut input = io::BufReader::new(from_worker);
     let ended = loop {
         match channel::read::<FromWorker>(&mut input) {

@@ -15,8 +15,6 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use protocol::{Mode, SessionInfo};
-
 use super::{
     channel::{self, Frame, FromWorker, ToWorker},
     namespace,
@@ -66,7 +64,7 @@ pub fn run(check: bool) -> io::Result<()> {
         None => return Ok(()),
         Some(_) => return Err(io::Error::other("the relay did not start with Start")),
     };
-    let feed = Arc::new(Feed::new(placeholder(&scenario), 1).tap(forward(out.clone())));
+    let feed = Arc::new(Feed::before(&scenario, 1).tap(forward(out.clone())));
     let session = match Local::start(id, scenario, mode, capture, feed, Place::Sandbox) {
         Ok(session) => session,
         Err(err) => {
@@ -122,16 +120,6 @@ fn channel_out() -> io::Result<File> {
             return Err(io::Error::last_os_error());
         }
         Ok(File::from_raw_fd(fd))
-    }
-}
-
-/// What the worker's feed holds until its session begins.
-fn placeholder(scenario: &protocol::Scenario) -> SessionInfo {
-    SessionInfo {
-        id: 0,
-        scenario: scenario.clone(),
-        server_addr: String::new(),
-        mode: Mode::Paused,
     }
 }
 

@@ -9,18 +9,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use protocol::{Event, EventKind, KernelWord, Mode, Scenario, SessionInfo};
+use protocol::{Event, EventKind, KernelWord, Scenario};
 
 use super::{follow, KernelTrace};
 use crate::{
     feed::{Feed, LIVE_BUFFER},
     record::{self, RecordError},
-    session::Session,
 };
 
-/// How long after the programs are done the session keeps running, for
-/// the segments the kernels still exchange (as `record` waits).
-const GRACE: Duration = Duration::from_millis(300);
 /// How long, once the session has stopped and closed every socket, to wait
 /// for the kernel to destroy them all (the last words of each socket's life).
 const LAST_WORDS: Duration = Duration::from_secs(10);
@@ -41,47 +37,12 @@ pub fn play(
     capture: bool,
     timeout: Duration,
 ) -> Result<Played, RecordError> {
-    let clients = scenario.clients;
-    let feed = Arc::new(Feed::new(
-        SessionInfo {
-            id: 0,
-            scenario: scenario.clone(),
-            server_addr: String::new(),
-            mode: Mode::Paused,
-        },
-        LIVE_BUFFER,
-    ));
+    let feed = Arc::new(Feed::before(&scenario, LIVE_BUFFER));
     let follower = match trace {
         Some(trace) => Some(follow(trace.clone(), &feed).map_err(RecordError::Start)?),
         None => None,
     };
-    let started = Instant::now();
-    let session = Session::start(
-        1,
-        scenario,
-        Mode::Playing { interval_ms: 0 },
-        capture,
-        feed.clone(),
-    )
-    .map_err(RecordError::Start)?;
-    let deadline = Instant::now() + timeout;
-    loop {
-        let events = feed.events();
-        if let Some(failed) = record::ended_by_failure(&events) {
-            session.stop();
-            return Err(failed);
-        }
-        if record::finished(&events, clients) {
-            break;
-        }
-        if Instant::now() > deadline {
-            session.stop();
-            return Err(RecordError::Timeout(timeout));
-        }
-        thread::sleep(Duration::from_millis(5));
-    }
-    let finished_in = started.elapsed();
-    thread::sleep(GRACE);
+    let (session, finished_in) = record::play_until_done(scenario, capture, timeout, &feed)?;
     session.stop();
     if follower.is_some() {
         let deadline = Instant::now() + LAST_WORDS;

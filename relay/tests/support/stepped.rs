@@ -6,7 +6,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use protocol::{Actor, Event, EventKind, Mode, Scenario, SessionInfo};
+use protocol::{Actor, Event, EventKind, Mode, Scenario};
 use tcpstep_relay::{
     capture,
     feed::{Feed, LIVE_BUFFER},
@@ -28,15 +28,7 @@ impl Stepped {
 
     /// `scenario` in `mode`, its feed as `feed` makes it (a smaller limit, say).
     pub fn start_with(scenario: Scenario, mode: Mode, feed: impl FnOnce(Feed) -> Feed) -> Stepped {
-        let feed = Arc::new(feed(Feed::new(
-            SessionInfo {
-                id: 0,
-                scenario: Scenario::classic(),
-                server_addr: String::new(),
-                mode: Mode::Paused,
-            },
-            LIVE_BUFFER,
-        )));
+        let feed = Arc::new(feed(Feed::before(&Scenario::classic(), LIVE_BUFFER)));
         let session = Session::start(1, scenario, mode, capture::status().enabled, feed.clone())
             .expect("start");
         Stepped {
