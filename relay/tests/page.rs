@@ -36,6 +36,23 @@ struct Trace {
     path: PathBuf,
 }
 
+impl Trace {
+    /// Opens the trace in `browser`'s page (at `page`, with no relay: nothing
+    /// listens on port 1), as a reader with the file would, and waits for it.
+    fn open_in(&self, browser: &Browser, page: &str) {
+        browser.goto(&format!("{page}?relay=ws://127.0.0.1:1/ws"));
+        browser.type_into(".open-trace input", &self.path.display().to_string());
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        browser.wait_for("the trace to open", |b| {
+            b.text(".trace-name").contains(&name)
+        });
+    }
+}
+
 impl Drop for Trace {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -306,11 +323,7 @@ async fn findings_the_stream_and_the_exports_of_a_real_trace() {
 
     tokio::task::spawn_blocking(move || {
         let browser = Browser::start();
-        browser.goto(&format!("{page}?relay=ws://127.0.0.1:1/ws"));
-        browser.type_into(".open-trace input", &trace.path.display().to_string());
-        browser.wait_for("the trace to open", |b| {
-            b.text(".trace-name").contains("unread-close.jsonl")
-        });
+        trace.open_in(&browser, &page);
 
         // The findings, each with its severity in words.
         let findings = browser.text(".expert");
@@ -987,14 +1000,7 @@ async fn a_dropped_segment_and_its_retransmission_on_the_ladder() {
     let (trace, _) = saved_trace(protocol::Scenario::preset("lost-greeting").expect("a preset"));
     tokio::task::spawn_blocking(move || {
         let browser = Browser::start();
-        browser.goto(&format!("{page}?relay=ws://127.0.0.1:1/ws"));
-        browser.wait_for("the page to give up on the relay", |b| {
-            b.text(".link").contains("Relay gone")
-        });
-        browser.type_into(".open-trace input", &trace.path.display().to_string());
-        browser.wait_for("the trace to open", |b| {
-            b.text(".trace-name").contains("lost-greeting.jsonl")
-        });
+        trace.open_in(&browser, &page);
         let labels = browser.texts(".seg .seg-label");
         let dropped = labels
             .iter()
